@@ -1,0 +1,107 @@
+/**
+ * Builds the Fastify server: logging with request ids, error shape, auth seam, OpenAPI,
+ * metrics, body limits. Capability route modules are passed in; this file holds no domain logic.
+ */
+import { randomUUID } from 'node:crypto';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { FerryError } from '../errors/index.ts';
+import { registerAuth, type CredentialResolver } from './auth-hook.ts';
+import { sendError, toFerryError } from './error-handler.ts';
+import type { Metrics } from './metrics.ts';
+
+/** A capability's routes. */
+export type RouteModule = (app: FastifyInstance) => void | Promise<void>;
+
+export interface HttpDeps {
+  version: string;
+  logger: FastifyBaseLogger;
+  bodyLimit: number;
+  anonymous: 'off' | 'loopback';
+  resolvers: readonly CredentialResolver[];
+  metrics: Metrics;
+  routes: readonly RouteModule[];
+}
+
+const requestIdPattern = /^[\w.:-]{1,128}$/;
+
+export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: deps.logger,
+    bodyLimit: deps.bodyLimit,
+    return503OnClosing: false,
+    forceCloseConnections: 'idle',
+    requestIdHeader: false,
+    genReqId(request) {
+      const given = request.headers['x-request-id'];
+      return typeof given === 'string' && requestIdPattern.test(given) ? given : randomUUID();
+    },
+    ajv: { customOptions: { allErrors: true, removeAdditional: false, coerceTypes: false } },
+  });
+
+  let closing = false;
+  app.addHook('onClose', function markClosing() {
+    closing = true;
+  });
+  app.addHook('onRequest', async function refuseWhileClosing(request, reply) {
+    void reply.header('x-request-id', request.id);
+    if (closing) throw new FerryError('FERRY_ERR_SHUTTING_DOWN', {}, { retryAfter: 2 });
+  });
+  app.addHook('onResponse', async function observe(request, reply) {
+    const route = request.routeOptions.url ?? 'unmatched';
+    deps.metrics.observeRequest(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
+  });
+
+  app.setErrorHandler(function handleError(error, request, reply) {
+    const ferryError = toFerryError(error, request, deps.bodyLimit);
+    if (ferryError.status >= 500) {
+      request.log.error(
+        { err: ferryError.cause ?? error, code: ferryError.code },
+        'request failed',
+      );
+    }
+    return sendError(reply, ferryError);
+  });
+  app.setNotFoundHandler(function notFound(request, reply) {
+    return sendError(
+      reply,
+      new FerryError('FERRY_ERR_NOT_FOUND', {
+        method: request.method,
+        url: request.url.split('?')[0],
+      }),
+    );
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      info: {
+        title: 'Ferry',
+        version: deps.version,
+        description: 'Verified file and event transport.',
+      },
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer' },
+          apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key' },
+        },
+      },
+      security: [{ bearer: [] }, { apiKey: [] }],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list' } });
+  app.addHook('onRoute', function publicDocs(route) {
+    if (route.url.startsWith('/docs')) route.config = { ...route.config, access: 'public' };
+  });
+  registerAuth(app, { anonymous: deps.anonymous, resolvers: deps.resolvers });
+
+  app.get(
+    '/openapi.json',
+    { config: { access: 'public' }, schema: { hide: true } },
+    function openapi() {
+      return app.swagger();
+    },
+  );
+  for (const register of deps.routes) await register(app);
+  return app;
+}

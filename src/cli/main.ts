@@ -1,0 +1,145 @@
+#!/usr/bin/env node
+/** The `ferry` command: start, migrate, config print, version. */
+import { parseArgs } from 'node:util';
+import { makeFerry, makeLogger, version } from '../app/index.ts';
+import { loadConfig, maskedConfig, type Config } from '../config/index.ts';
+import { migrate, openStore } from '../db/index.ts';
+import { errorCodes, isFerryError } from '../errors/index.ts';
+import { printConfig } from './print-config.ts';
+
+const usage = `ferry ${version} — verified file and event transport
+
+Usage:
+  ferry start [--port N] [--host H] [--data-dir DIR] [--role all|api|worker] [--config FILE]
+  ferry migrate [--data-dir DIR] [--config FILE]
+  ferry config print [--json] [--config FILE]
+  ferry version
+
+Configuration: defaults → ferry.config.{yaml,json} → FERRY_* env → flags (docs/configuration.md).`;
+
+const options = {
+  port: { type: 'string' },
+  host: { type: 'string' },
+  'data-dir': { type: 'string' },
+  role: { type: 'string' },
+  config: { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args: argv, options, allowPositionals: true });
+  const [command, sub] = positionals;
+  if (values.help || !command) {
+    console.log(usage);
+    return command || values.help ? 0 : 2;
+  }
+  const load = (): Config =>
+    loadConfig({
+      file: values.config,
+      flags: {
+        'http.port': values.port,
+        'http.host': values.host,
+        data_dir: values['data-dir'],
+        role: values.role,
+      },
+    });
+  switch (command) {
+    case 'version':
+      console.log(version);
+      return 0;
+    case 'config':
+      if (sub !== 'print') break;
+      printConfig(maskedConfig(load()), values.json === true);
+      return 0;
+    case 'migrate':
+      return runMigrate(load());
+    case 'start':
+      return runStart(load());
+  }
+  console.error(`ferry: unknown command '${positionals.join(' ')}'\n\n${usage}`);
+  return 2;
+}
+
+async function runMigrate(config: Config): Promise<number> {
+  const store = await openStore(config, () => undefined);
+  try {
+    const applied = await migrate(store.db);
+    console.log(
+      applied.length ? `applied migrations ${applied.join(', ')}` : 'store is up to date',
+    );
+    return 0;
+  } finally {
+    await store.close();
+  }
+}
+
+async function runStart(config: Config): Promise<number> {
+  const ferry = makeFerry(config, { logger: makeLogger(config) });
+  const stopped = new Promise<number>((resolve) => {
+    let signals = 0;
+    const onSignal = (signal: NodeJS.Signals): void => {
+      signals += 1;
+      if (signals > 1) {
+        console.error(`ferry: ${signal} again — exiting now`);
+        process.exit(1);
+      }
+      console.log(
+        `ferry: ${signal} received — finishing in-flight work (second signal forces exit)`,
+      );
+      // The job and HTTP drains are bounded; this is the backstop if something hangs anyway.
+      const limit =
+        Math.max(config.jobs.shutdown_timeout_ms, config.http.shutdown_timeout_ms) + 4000;
+      setTimeout(() => {
+        console.error('ferry: shutdown took too long — exiting');
+        process.exit(1);
+      }, limit).unref();
+      ferry.stop().then(
+        () => {
+          resolve(0);
+        },
+        (error: unknown) => {
+          console.error('ferry: error during shutdown:', error);
+          resolve(1);
+        },
+      );
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+  const info = await ferry.start();
+  console.log(`Ferry ${version} listening on ${info.url ?? '(no HTTP)'} (role ${config.role})`);
+  if (info.store === 'pglite') {
+    console.log(`  store: embedded PGlite, data in ${info.location}`);
+    console.log(
+      '  note: the embedded store is for one process on one machine; set DATABASE_URL to use PostgreSQL (docs/stores.md)',
+    );
+  } else {
+    console.log(`  store: PostgreSQL at ${info.location}`);
+  }
+  if (info.bootstrapKey) {
+    console.log(
+      `\n  Bootstrap admin API key (shown once, store it now):\n    ${info.bootstrapKey}\n`,
+    );
+  }
+  return stopped;
+}
+
+function report(error: unknown): void {
+  if (isFerryError(error)) {
+    console.error(`ferry: ${error.message}`);
+    console.error(`  fix: ${errorCodes[error.code].fix}`);
+  } else {
+    console.error('ferry: unexpected error:', error);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    report(error);
+    process.exitCode = 1;
+  },
+);

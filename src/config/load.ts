@@ -1,0 +1,218 @@
+/**
+ * Loads the configuration: defaults → ferry.config.{yaml,yml,json} → FERRY_* env → CLI flags.
+ * Unknown keys and bad values are refused with one message per problem naming the key, where
+ * the value came from, and the fix. The result is deep-frozen.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import Value from 'typebox/value';
+import { parse as parseYaml } from 'yaml';
+import { FerryError } from '../errors/index.ts';
+import { configKeys, type ConfigKey } from './keys.ts';
+import { ConfigSchema, defaults, type Config } from './schema.ts';
+
+/** Where the loader looks; all optional, so tests pass exactly what they mean. */
+export interface ConfigSources {
+  /** Working directory for relative paths and the default config file lookup. */
+  cwd?: string;
+  /** Explicit config file (also `FERRY_CONFIG`). */
+  file?: string;
+  /** Environment; `process.env` when omitted. */
+  env?: Record<string, string | undefined>;
+  /** Values from CLI flags, by dotted key. */
+  flags?: Record<string, unknown>;
+}
+
+type Tree = Record<string, unknown>;
+
+const fileNames = ['ferry.config.yaml', 'ferry.config.yml', 'ferry.config.json'];
+
+/** Builds the effective configuration or throws FERRY_ERR_CONFIG_INVALID listing every problem. */
+export function loadConfig(sources: ConfigSources = {}): Config {
+  const cwd = sources.cwd ?? process.cwd();
+  const env = sources.env ?? process.env;
+  const problems: string[] = [];
+  const origin = new Map<string, string>();
+
+  const merged = structuredClone(defaults) as unknown as Tree;
+  const file = findFile(cwd, sources.file ?? env.FERRY_CONFIG);
+  if (file) {
+    const fromFile = readFile(file, problems);
+    if (fromFile) {
+      mergeInto(merged, fromFile);
+      for (const key of configKeys) {
+        if (getPath(fromFile, key.path) !== undefined) origin.set(key.dotted, file);
+      }
+    }
+  }
+  for (const key of configKeys) {
+    const raw = env[key.env] ?? (key.dotted === 'database_url' ? env.DATABASE_URL : undefined);
+    if (raw === undefined || (raw === '' && key.dotted !== 'database_url')) continue;
+    const parsed = parseEnvValue(key, raw);
+    if (parsed.ok) {
+      setPath(merged, key.path, parsed.value);
+      origin.set(key.dotted, env[key.env] !== undefined ? key.env : 'DATABASE_URL');
+    } else {
+      problems.push(`${key.dotted} (from ${key.env}): ${parsed.problem}`);
+    }
+  }
+  for (const [dotted, value] of Object.entries(sources.flags ?? {})) {
+    if (value === undefined) continue;
+    const key = configKeys.find((k) => k.dotted === dotted);
+    if (!key) {
+      problems.push(`unknown flag key ${dotted}`);
+      continue;
+    }
+    const parsed =
+      typeof value === 'string' ? parseEnvValue(key, value) : { ok: true as const, value };
+    if (parsed.ok) {
+      setPath(merged, key.path, parsed.value);
+      origin.set(dotted, `--${key.path.at(-1)?.replace(/_/g, '-') ?? dotted}`);
+    } else problems.push(`${dotted} (from flag): ${parsed.problem}`);
+  }
+
+  for (const error of Value.Errors(ConfigSchema, merged)) {
+    problems.push(describeSchemaError(error, origin));
+  }
+  if (problems.length > 0) {
+    throw new FerryError(
+      'FERRY_ERR_CONFIG_INVALID',
+      { problems: problems.join('; ') },
+      {
+        extra: { problems },
+      },
+    );
+  }
+  const config = merged as unknown as Config;
+  config.data_dir = path.resolve(cwd, config.data_dir);
+  return deepFreeze(config);
+}
+
+function findFile(cwd: string, explicit: string | undefined): string | undefined {
+  if (explicit) {
+    const resolved = path.resolve(cwd, explicit);
+    if (!existsSync(resolved)) {
+      throw new FerryError('FERRY_ERR_CONFIG_INVALID', {
+        problems: `config file ${resolved} does not exist`,
+      });
+    }
+    return resolved;
+  }
+  return fileNames.map((n) => path.join(cwd, n)).find((f) => existsSync(f));
+}
+
+function readFile(file: string, problems: string[]): Tree | undefined {
+  try {
+    const text = readFileSync(file, 'utf8');
+    const data: unknown = file.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
+    if (data === null || data === undefined) return {};
+    if (typeof data !== 'object' || Array.isArray(data)) {
+      problems.push(`${file}: the top level must be a mapping of keys`);
+      return undefined;
+    }
+    return data as Tree;
+  } catch (error) {
+    problems.push(`${file}: cannot be parsed (${(error as Error).message.split('\n')[0] ?? ''})`);
+    return undefined;
+  }
+}
+
+type Parsed = { ok: true; value: unknown } | { ok: false; problem: string };
+
+/** Env and flag values arrive as strings; the key's kind says how to read them. */
+export function parseEnvValue(key: ConfigKey, raw: string): Parsed {
+  switch (key.kind) {
+    case 'integer': {
+      if (!/^-?\d+$/.test(raw.trim()))
+        return { ok: false, problem: `must be a whole number; got '${raw}'` };
+      return { ok: true, value: Number(raw.trim()) };
+    }
+    case 'boolean': {
+      const v = raw.trim().toLowerCase();
+      if (['true', '1', 'yes', 'on'].includes(v)) return { ok: true, value: true };
+      if (['false', '0', 'no', 'off'].includes(v)) return { ok: true, value: false };
+      return { ok: false, problem: `must be true or false; got '${raw}'` };
+    }
+    case 'enum':
+      if (!key.choices.includes(raw)) {
+        return { ok: false, problem: `must be one of ${key.choices.join(', ')}; got '${raw}'` };
+      }
+      return { ok: true, value: raw };
+    case 'volumes':
+      return {
+        ok: true,
+        value: raw
+          .split(',')
+          .map((p) => p.trim())
+          .filter((p) => p.length > 0)
+          .map((p) => ({ path: p })),
+      };
+    case 'string':
+      return { ok: true, value: raw };
+  }
+}
+
+interface SchemaError {
+  keyword: string;
+  instancePath: string;
+  params: object;
+  message: string;
+}
+
+function describeSchemaError(error: SchemaError, origin: Map<string, string>): string {
+  const dotted = error.instancePath.replace(/^\//, '').replace(/\//g, '.');
+  if (error.keyword === 'additionalProperties') {
+    const extra = (error.params as { additionalProperties?: string[] }).additionalProperties ?? [];
+    const where = dotted ? `${dotted}.` : '';
+    return extra.map((name) => `unknown key ${where}${name}${suggest(where + name)}`).join('; ');
+  }
+  const key = configKeys.find((k) => k.dotted === dotted);
+  const from = origin.get(dotted);
+  const hint = key?.kind === 'enum' ? ` (one of ${key.choices.join(', ')})` : '';
+  return `${dotted || '(root)'}${from ? ` (from ${from})` : ''}: ${error.message}${hint}`;
+}
+
+function suggest(unknown: string): string {
+  const leaf = unknown.split('.').at(-1) ?? unknown;
+  const near = configKeys.find((k) => k.path.at(-1) === leaf || k.dotted.includes(leaf));
+  return near ? `; did you mean ${near.dotted}?` : '';
+}
+
+function mergeInto(target: Tree, source: Tree): void {
+  for (const [k, v] of Object.entries(source)) {
+    const current = target[k];
+    if (isTree(v) && isTree(current)) mergeInto(current, v);
+    else target[k] = v;
+  }
+}
+
+function isTree(v: unknown): v is Tree {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function getPath(tree: Tree, keyPath: readonly string[]): unknown {
+  let node: unknown = tree;
+  for (const part of keyPath) {
+    if (!isTree(node)) return undefined;
+    node = node[part];
+  }
+  return node;
+}
+
+function setPath(tree: Tree, keyPath: readonly string[], value: unknown): void {
+  let node = tree;
+  for (const part of keyPath.slice(0, -1)) {
+    const next = node[part];
+    if (isTree(next)) node = next;
+    else node = node[part] = {};
+  }
+  node[keyPath.at(-1) ?? ''] = value;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null) {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}

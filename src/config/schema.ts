@@ -1,0 +1,157 @@
+/**
+ * The one configuration schema. Every key has a default here (in `defaults`), an env form
+ * (`auth.anonymous` ↔ `FERRY_AUTH_ANONYMOUS`) derived from its path, and a one-line description
+ * that `docs/configuration.md` mirrors.
+ */
+import Type, { type Static } from 'typebox';
+
+const Volume = Type.Object(
+  {
+    path: Type.String({ minLength: 1, description: 'Absolute path of the allowed root folder.' }),
+    alias: Type.Optional(Type.String({ description: 'Short name shown to users.' })),
+    description: Type.Optional(Type.String({ description: 'Free text shown in GET /volumes.' })),
+  },
+  { additionalProperties: false },
+);
+
+export const ConfigSchema = Type.Object(
+  {
+    data_dir: Type.String({
+      minLength: 1,
+      description: 'Folder for the embedded store, the lock file and generated secrets.',
+    }),
+    database_url: Type.String({
+      description:
+        'PostgreSQL URL (postgres://…). Empty = embedded PGlite in data_dir. Also read from DATABASE_URL.',
+      secret: true,
+    }),
+    role: Type.Union([Type.Literal('all'), Type.Literal('api'), Type.Literal('worker')], {
+      description: 'all = API and workers; api = HTTP only; worker = job handlers only.',
+    }),
+    http: Type.Object(
+      {
+        host: Type.String({ minLength: 1, description: 'Interface the API listens on.' }),
+        port: Type.Integer({
+          minimum: 0,
+          maximum: 65535,
+          description: 'TCP port (0 = any free port).',
+        }),
+        body_limit_bytes: Type.Integer({
+          minimum: 1024,
+          maximum: 1073741824,
+          description: 'Largest accepted request body; larger → 413.',
+        }),
+        shutdown_timeout_ms: Type.Integer({
+          minimum: 0,
+          maximum: 600000,
+          description: 'How long in-flight requests may take to finish on shutdown.',
+        }),
+      },
+      { additionalProperties: false },
+    ),
+    auth: Type.Object(
+      {
+        anonymous: Type.Union([Type.Literal('off'), Type.Literal('loopback')], {
+          description:
+            'loopback = requests from 127.0.0.0/8 or ::1 without credentials act as admin.',
+        }),
+      },
+      { additionalProperties: false },
+    ),
+    store: Type.Object(
+      {
+        pool_max: Type.Integer({ minimum: 1, maximum: 200, description: 'PostgreSQL pool size.' }),
+        checkpoint_interval_seconds: Type.Integer({
+          minimum: 5,
+          maximum: 86400,
+          description: 'Embedded store: how often to CHECKPOINT (PGlite runs with fsync off).',
+        }),
+      },
+      { additionalProperties: false },
+    ),
+    jobs: Type.Object(
+      {
+        retry_limit: Type.Integer({
+          minimum: 0,
+          maximum: 100,
+          description: 'Retries before a job fails.',
+        }),
+        retry_delay_seconds: Type.Integer({
+          minimum: 0,
+          maximum: 3600,
+          description: 'First retry delay.',
+        }),
+        retry_backoff: Type.Boolean({
+          description: 'Double the delay on each retry (with jitter).',
+        }),
+        expire_seconds: Type.Integer({
+          minimum: 1,
+          maximum: 86400,
+          description: 'A job running longer than this is failed and retried.',
+        }),
+        heartbeat_seconds: Type.Integer({
+          minimum: 10,
+          maximum: 3600,
+          description:
+            'A running job whose worker stops heartbeating this long is retried (crashed node).',
+        }),
+        batch_size: Type.Integer({
+          minimum: 1,
+          maximum: 1000,
+          description: 'Jobs fetched per poll.',
+        }),
+        shutdown_timeout_ms: Type.Integer({
+          minimum: 0,
+          maximum: 600000,
+          description: 'On stop, how long in-flight jobs may run before they are released.',
+        }),
+      },
+      { additionalProperties: false },
+    ),
+    log: Type.Object(
+      {
+        level: Type.Union(
+          [
+            Type.Literal('fatal'),
+            Type.Literal('error'),
+            Type.Literal('warn'),
+            Type.Literal('info'),
+            Type.Literal('debug'),
+            Type.Literal('trace'),
+            Type.Literal('silent'),
+          ],
+          { description: 'pino log level.' },
+        ),
+      },
+      { additionalProperties: false },
+    ),
+    volumes: Type.Array(Volume, {
+      description: 'Allowed root folders for paths in requests. Env: comma-separated paths.',
+    }),
+  },
+  { additionalProperties: false },
+);
+
+/** The validated, frozen configuration. */
+export type Config = Static<typeof ConfigSchema>;
+
+/** Every default, in one place. */
+export const defaults: Config = {
+  data_dir: './.ferry',
+  database_url: '',
+  role: 'all',
+  http: { host: '127.0.0.1', port: 8000, body_limit_bytes: 1048576, shutdown_timeout_ms: 10000 },
+  auth: { anonymous: 'off' },
+  store: { pool_max: 10, checkpoint_interval_seconds: 60 },
+  jobs: {
+    retry_limit: 3,
+    retry_delay_seconds: 2,
+    retry_backoff: true,
+    expire_seconds: 900,
+    heartbeat_seconds: 30,
+    batch_size: 100,
+    shutdown_timeout_ms: 10000,
+  },
+  log: { level: 'info' },
+  volumes: [],
+};

@@ -1,0 +1,7 @@
+export type { Db, Queryable, QueryResult, StoreKind, Unlisten } from './types.ts';
+export { makePgliteDb, type PgliteDb } from './pglite.ts';
+export { makePostgresDb, type PostgresOptions } from './postgres.ts';
+export { migrate, readMigrations, type Migration } from './migrate.ts';
+export { lockDataDir, type DataDirLock } from './lockfile.ts';
+export { acquireLease, renewLease, releaseLease, fenced, type Lease } from './leases.ts';
+export { openStore, type Store } from './open.ts';

@@ -1,0 +1,74 @@
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { hostname } from 'node:os';
+import path from 'node:path';
+import { FerryError } from '../errors/index.ts';
+
+/** A held data-directory lock; `release()` is idempotent. */
+export interface DataDirLock {
+  readonly file: string;
+  release(): void;
+}
+
+interface LockInfo {
+  pid: number;
+  host: string;
+  started: string;
+}
+
+/**
+ * PGlite has no data-directory lock of its own and two processes on one directory corrupt it.
+ * Ferry creates `ferry.lock` exclusively; a lock left by a dead process (same host, pid gone)
+ * is taken over, anything else is refused with FERRY_ERR_DATA_DIR_LOCKED.
+ */
+export function lockDataDir(dataDir: string): DataDirLock {
+  mkdirSync(dataDir, { recursive: true });
+  const file = path.join(dataDir, 'ferry.lock');
+  const info: LockInfo = { pid: process.pid, host: hostname(), started: new Date().toISOString() };
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = openSync(file, 'wx');
+      writeSync(fd, JSON.stringify(info));
+      closeSync(fd);
+      let released = false;
+      return {
+        file,
+        release() {
+          if (released) return;
+          released = true;
+          rmSync(file, { force: true });
+        },
+      };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const holder = readLock(file);
+      if (holder && isAlive(holder)) {
+        throw new FerryError('FERRY_ERR_DATA_DIR_LOCKED', {
+          dataDir,
+          pid: holder.pid,
+          lockFile: file,
+        });
+      }
+      rmSync(file, { force: true });
+    }
+  }
+  throw new FerryError('FERRY_ERR_DATA_DIR_LOCKED', { dataDir, pid: 'unknown', lockFile: file });
+}
+
+function readLock(file: string): LockInfo | undefined {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as LockInfo;
+  } catch {
+    return undefined; // Unreadable or half-written: treated as stale.
+  }
+}
+
+function isAlive(holder: LockInfo): boolean {
+  if (holder.host !== hostname()) return true; // Cannot check another machine: assume alive.
+  if (holder.pid === process.pid) return true;
+  try {
+    process.kill(holder.pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

@@ -1,0 +1,153 @@
+import pg from 'pg';
+import type { Db, Queryable, QueryResult, Unlisten } from './types.ts';
+
+/** Options for the node-postgres driver. */
+export interface PostgresOptions {
+  url: string;
+  poolMax: number;
+  /** Called with pool/listener errors that have no caller to go to (logged, never thrown). */
+  onBackgroundError?: (error: Error) => void;
+}
+
+/** The shared PostgreSQL store: a pool for statements, one dedicated client for LISTEN. */
+export function makePostgresDb(options: PostgresOptions): Db {
+  const pool = new pg.Pool({
+    connectionString: options.url,
+    max: options.poolMax,
+    connectionTimeoutMillis: 5000,
+  });
+  const report = options.onBackgroundError ?? (() => undefined);
+  pool.on('error', report);
+  const listener = makeListener(options.url, report);
+  let closing: Promise<void> | undefined;
+
+  async function query<Row>(text: string, values?: unknown[]): Promise<QueryResult<Row>> {
+    const result = await pool.query(text, values);
+    return { rows: result.rows as Row[], rowCount: result.rowCount ?? 0 };
+  }
+
+  return {
+    kind: 'postgres',
+    query,
+    async exec(script: string): Promise<void> {
+      await pool.query(script);
+    },
+    async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+      const client = await pool.connect();
+      let broken = false;
+      try {
+        await client.query('BEGIN');
+        const tx: Queryable = {
+          async exec(script: string): Promise<void> {
+            await client.query(script);
+          },
+          async query<Row>(text: string, values?: unknown[]): Promise<QueryResult<Row>> {
+            const result = await client.query(text, values);
+            return { rows: result.rows as Row[], rowCount: result.rowCount ?? 0 };
+          },
+        };
+        const value = await fn(tx);
+        await client.query('COMMIT');
+        return value;
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => {
+          broken = true;
+        });
+        throw error;
+      } finally {
+        client.release(broken);
+      }
+    },
+    listen: listener.listen,
+    async notify(channel: string, payload: string): Promise<void> {
+      await pool.query('SELECT pg_notify($1, $2)', [channel, payload]);
+    },
+    close(): Promise<void> {
+      closing ??= (async function closePostgres() {
+        await listener.close();
+        await pool.end();
+      })();
+      return closing;
+    },
+  };
+}
+
+/**
+ * One client holds every LISTEN. When the connection drops it reconnects with backoff and
+ * subscribes again; NOTIFYs sent while it was away are lost (as in PostgreSQL itself), so
+ * callers treat notifications as wake-ups and re-read state from tables.
+ */
+function makeListener(url: string, report: (error: Error) => void) {
+  const handlers = new Map<string, Set<(payload: string) => void>>();
+  let client: pg.Client | undefined;
+  let connecting: Promise<pg.Client> | undefined;
+  let closed = false;
+  let retryDelay = 250;
+
+  function connect(): Promise<pg.Client> {
+    connecting ??= (async function connectListener() {
+      const c = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
+      c.on('notification', (msg) => {
+        for (const h of handlers.get(msg.channel) ?? []) h(msg.payload ?? '');
+      });
+      c.on('error', (error) => {
+        report(error);
+        dropAndReconnect(c);
+      });
+      c.on('end', () => {
+        dropAndReconnect(c);
+      });
+      await c.connect();
+      for (const channel of handlers.keys()) await c.query(`LISTEN ${quoteIdent(channel)}`);
+      client = c;
+      retryDelay = 250;
+      return c;
+    })().finally(() => {
+      connecting = undefined;
+    });
+    return connecting;
+  }
+
+  function dropAndReconnect(c: pg.Client): void {
+    if (client !== c) return;
+    client = undefined;
+    if (closed || handlers.size === 0) return;
+    const delay = retryDelay;
+    retryDelay = Math.min(retryDelay * 2, 10_000);
+    setTimeout(() => {
+      if (!closed)
+        connect().catch((error: unknown) => {
+          report(error as Error);
+          if (!closed) setTimeout(() => void connect().catch(report), retryDelay);
+        });
+    }, delay).unref();
+  }
+
+  return {
+    async listen(channel: string, onPayload: (payload: string) => void): Promise<Unlisten> {
+      let set = handlers.get(channel);
+      const isNew = !set;
+      set ??= new Set();
+      set.add(onPayload);
+      handlers.set(channel, set);
+      const c = client ?? (await connect());
+      if (isNew && client === c) await c.query(`LISTEN ${quoteIdent(channel)}`);
+      return async function unlisten() {
+        const current = handlers.get(channel);
+        if (!current?.delete(onPayload) || current.size > 0) return;
+        handlers.delete(channel);
+        if (client) await client.query(`UNLISTEN ${quoteIdent(channel)}`).catch(() => undefined);
+      };
+    },
+    async close(): Promise<void> {
+      closed = true;
+      const c = client;
+      client = undefined;
+      if (c) await c.end().catch(() => undefined);
+    },
+  };
+}
+
+function quoteIdent(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}

@@ -1,0 +1,68 @@
+/**
+ * The in-process domain-event bus. Domain modules emit typed `noun:verb` events; the live hub
+ * (and tests, through `next()`) listen. Listeners never throw into the emitter.
+ */
+
+/** Every domain event Ferry emits, by name. Capabilities add their events here. */
+export interface FerryEvents {
+  'job:completed': { name: string; id: string; output: unknown };
+  'job:failed': { name: string; id: string; error: string; retryCount: number };
+  'lease:lost': { name: string; holder: string; token: number };
+}
+
+type Listener<T> = (payload: T) => void;
+
+/** A typed event bus over an event map. */
+export interface Bus<Events> {
+  emit<K extends keyof Events>(name: K, payload: Events[K]): void;
+  on<K extends keyof Events>(name: K, listener: Listener<Events[K]>): () => void;
+  /** Resolves with the next matching event; rejects after `timeoutMs` so a test fails, not hangs. */
+  next<K extends keyof Events>(
+    name: K,
+    match?: (payload: Events[K]) => boolean,
+    timeoutMs?: number,
+  ): Promise<Events[K]>;
+}
+
+/** Makes a bus; `onListenerError` receives what a listener threw. */
+export function makeBus<Events>(
+  onListenerError: (error: unknown) => void = () => undefined,
+): Bus<Events> {
+  const listeners = new Map<keyof Events, Set<Listener<never>>>();
+
+  function on<K extends keyof Events>(name: K, listener: Listener<Events[K]>): () => void {
+    let set = listeners.get(name);
+    if (!set) listeners.set(name, (set = new Set()));
+    set.add(listener as Listener<never>);
+    return function off() {
+      set.delete(listener as Listener<never>);
+    };
+  }
+
+  return {
+    on,
+    emit(name, payload) {
+      for (const listener of listeners.get(name) ?? []) {
+        try {
+          (listener as Listener<typeof payload>)(payload);
+        } catch (error) {
+          onListenerError(error);
+        }
+      }
+    },
+    next(name, match = () => true, timeoutMs = 30_000) {
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          off();
+          reject(new Error(`timed out after ${timeoutMs} ms waiting for ${String(name)}`));
+        }, timeoutMs);
+        const off = on(name, (payload) => {
+          if (!match(payload)) return;
+          clearTimeout(timer);
+          off();
+          resolve(payload);
+        });
+      });
+    },
+  };
+}
