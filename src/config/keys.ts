@@ -11,7 +11,7 @@ export interface ConfigKey {
   readonly dotted: string;
   /** Environment variable, e.g. `FERRY_AUTH_ANONYMOUS`. */
   readonly env: string;
-  readonly kind: 'string' | 'integer' | 'boolean' | 'enum' | 'volumes';
+  readonly kind: 'string' | 'integer' | 'number' | 'boolean' | 'enum' | 'volumes';
   readonly choices: readonly string[];
   readonly description: string;
   /** Masked by `ferry config print`. */
@@ -38,8 +38,8 @@ function walk(node: SchemaNode, path: string[], out: ConfigKey[]): void {
       ? 'volumes'
       : choices.length > 0
         ? 'enum'
-        : node.type === 'integer'
-          ? 'integer'
+        : node.type === 'integer' || node.type === 'number'
+          ? node.type
           : node.type === 'boolean'
             ? 'boolean'
             : 'string';

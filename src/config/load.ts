@@ -127,6 +127,13 @@ export function parseEnvValue(key: ConfigKey, raw: string): Parsed {
         return { ok: false, problem: `must be a whole number; got '${raw}'` };
       return { ok: true, value: Number(raw.trim()) };
     }
+    case 'number': {
+      const n = Number(raw.trim());
+      if (raw.trim() === '' || !Number.isFinite(n)) {
+        return { ok: false, problem: `must be a number; got '${raw}'` };
+      }
+      return { ok: true, value: n };
+    }
     case 'boolean': {
       const v = raw.trim().toLowerCase();
       if (['true', '1', 'yes', 'on'].includes(v)) return { ok: true, value: true };

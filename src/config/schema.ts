@@ -95,6 +95,12 @@ export const ConfigSchema = Type.Object(
           description:
             'A running job whose worker stops heartbeating this long is retried (crashed node).',
         }),
+        poll_interval_seconds: Type.Number({
+          minimum: 0.5,
+          maximum: 600,
+          description:
+            'Backstop poll for retries and delayed jobs (new jobs wake workers at once).',
+        }),
         batch_size: Type.Integer({
           minimum: 1,
           maximum: 1000,
@@ -149,6 +155,7 @@ export const defaults: Config = {
     retry_backoff: true,
     expire_seconds: 900,
     heartbeat_seconds: 30,
+    poll_interval_seconds: 2,
     batch_size: 100,
     shutdown_timeout_ms: 10000,
   },

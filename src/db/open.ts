@@ -14,7 +14,13 @@ interface StoreBase {
 /** An open store and what closing it must undo (the data-dir lock for PGlite). */
 export type Store =
   | (StoreBase & { readonly kind: 'pglite'; readonly db: PgliteDb })
-  | (StoreBase & { readonly kind: 'postgres'; readonly db: Db; readonly url: string });
+  | (StoreBase & {
+      readonly kind: 'postgres';
+      readonly db: Db;
+      readonly url: string;
+      /** Pool size; pg-boss gets a pool of the same size (docs/stores.md: connections). */
+      readonly poolMax: number;
+    });
 
 /** Opens the store the config names: PostgreSQL when database_url is set, else PGlite. */
 export async function openStore(
@@ -32,6 +38,7 @@ export async function openStore(
       db,
       kind: 'postgres',
       url: config.database_url,
+      poolMax: config.store.pool_max,
       location: `${url.host}${url.pathname}`,
       close: () => db.close(),
     };

@@ -9,7 +9,7 @@ const bossOptionsByStore: {
   [K in Store['kind']]: (store: Extract<Store, { kind: K }>) => ConstructorOptions;
 } = {
   pglite: (store) => ({ backend: 'pglite', db: fromPglite(store.db.pglite) }),
-  postgres: (store) => ({ connectionString: store.url, max: 5 }),
+  postgres: (store) => ({ connectionString: store.url, max: store.poolMax }),
 };
 
 /** Options common to both stores: LISTEN/NOTIFY wake-ups, our own schema, no cron by default. */

@@ -75,6 +75,7 @@ export function makeJobs(deps: JobsDeps): Jobs {
       const policy = def.policy ?? {};
       await boss.createQueue(def.name, {
         notify: true,
+        policy: policy.queuePolicy ?? 'standard',
         retryLimit: policy.retryLimit ?? config.jobs.retry_limit,
         retryDelay: policy.retryDelaySeconds ?? config.jobs.retry_delay_seconds,
         retryBackoff: policy.retryBackoff ?? config.jobs.retry_backoff,
@@ -95,16 +96,18 @@ export function makeJobs(deps: JobsDeps): Jobs {
    */
   async function recoverOrphans(): Promise<void> {
     for (const def of definitions) {
-      const active = (await boss.findJobs(def.name, { queued: false })).filter(
-        (j) => j.state === 'active',
+      // pg-boss's job table is documented; reading only active rows keeps start-up cheap.
+      const { rows } = await store.db.query<{ id: string }>(
+        `SELECT id FROM pgboss.job WHERE name = $1 AND state = 'active'`,
+        [def.name],
       );
-      if (active.length === 0) continue;
+      if (rows.length === 0) continue;
       await boss.fail(
         def.name,
-        active.map((j) => j.id),
+        rows.map((j) => j.id),
         { error: 'interrupted by a crash; retrying' },
       );
-      log.warn({ job: def.name, count: active.length }, 'retrying jobs interrupted by a crash');
+      log.warn({ job: def.name, count: rows.length }, 'retrying jobs interrupted by a crash');
     }
   }
 
@@ -115,6 +118,9 @@ export function makeJobs(deps: JobsDeps): Jobs {
       {
         batchSize: def.policy?.batchSize ?? config.jobs.batch_size,
         burstWhenBatchFull: true,
+        // NOTIFY wakes workers for new jobs; retries and delayed jobs are found by this poll.
+        pollingIntervalSeconds: config.jobs.poll_interval_seconds,
+        notifyPollingIntervalSeconds: config.jobs.poll_interval_seconds,
         perJobResults: true,
         localConcurrency: concurrency,
       },
@@ -159,9 +165,10 @@ export function makeJobs(deps: JobsDeps): Jobs {
       return starting;
     },
     stop() {
+      if (!starting) return Promise.resolve();
+      const started = starting;
       stopping ??= (async function stopJobs() {
-        if (!starting) return;
-        await starting.catch(() => undefined);
+        await started.catch(() => undefined);
         await boss.stop({
           graceful: true,
           timeout: config.jobs.shutdown_timeout_ms,

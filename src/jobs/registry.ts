@@ -20,6 +20,11 @@ export interface JobPolicy {
   retryDelaySeconds?: number;
   retryBackoff?: boolean;
   expireSeconds?: number;
+  /**
+   * pg-boss queue policy. `exclusive`: at most one queued-or-running job per singleton key, so a
+   * second send with the same key is a no-op (returns null). Fixed when the queue is first made.
+   */
+  queuePolicy?: 'standard' | 'short' | 'singleton' | 'stately' | 'exclusive';
   /** Jobs fetched together; they run concurrently, so heavy jobs want a small batch. */
   batchSize?: number;
   /** Independent fetch loops this node runs for this name. */

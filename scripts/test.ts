@@ -1,0 +1,52 @@
+/**
+ * `npm test`: runs the whole vitest suite on both stores when PostgreSQL is reachable.
+ * In CI (CI=true) a missing PostgreSQL fails the run; on a laptop the PGlite half runs and
+ * the skipped half is named.
+ */
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+
+const url = process.env.FERRY_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+
+async function postgresReachable(): Promise<string | undefined> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3000 });
+  try {
+    await client.connect();
+    await client.query('SELECT 1');
+    return undefined;
+  } catch (error) {
+    return (error as Error).message || String(error);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+const problem = await postgresReachable();
+let stores = 'pglite,postgres';
+if (problem) {
+  const safeUrl = url.replace(/:[^:@/]+@/, ':***@');
+  if (process.env.CI) {
+    console.error(
+      `npm test: PostgreSQL is required in CI but ${safeUrl} is unreachable: ${problem}`,
+    );
+    process.exit(1);
+  }
+  stores = 'pglite';
+  console.warn(
+    `npm test: PostgreSQL not reachable at ${safeUrl} (${problem}).\n` +
+      '  Running the PGlite half only; every PostgreSQL-store test is SKIPPED.\n' +
+      '  Set FERRY_TEST_DATABASE_URL to a server where the user may create databases to run both.',
+  );
+} else {
+  console.log(
+    `npm test: stores under test: pglite, postgres (${url.replace(/:[^:@/]+@/, ':***@')})`,
+  );
+}
+
+const vitest = fileURLToPath(new URL('../node_modules/vitest/vitest.mjs', import.meta.url));
+const result = spawnSync(process.execPath, [vitest, 'run', ...process.argv.slice(2)], {
+  stdio: 'inherit',
+  env: { ...process.env, FERRY_TEST_STORES: stores, FERRY_TEST_DATABASE_URL: url },
+});
+process.exit(result.status ?? 1);
