@@ -73,6 +73,10 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
     );
   });
 
+  // Docs routes come from a plugin; they are public like /health and /openapi.json.
+  app.addHook('onRoute', function publicDocs(route) {
+    if (route.url.startsWith('/docs')) route.config = { ...route.config, access: 'public' };
+  });
   await app.register(swagger, {
     openapi: {
       info: {
@@ -90,9 +94,6 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list' } });
-  app.addHook('onRoute', function publicDocs(route) {
-    if (route.url.startsWith('/docs')) route.config = { ...route.config, access: 'public' };
-  });
   registerAuth(app, { anonymous: deps.anonymous, resolvers: deps.resolvers });
 
   app.get(

@@ -1,4 +1,5 @@
 import { PgBoss, fromPglite, type ConstructorOptions } from 'pg-boss';
+import type { Config } from '../config/index.ts';
 import type { Store } from '../db/index.ts';
 
 /**
@@ -13,7 +14,10 @@ const bossOptionsByStore: {
 };
 
 /** Options common to both stores: LISTEN/NOTIFY wake-ups, our own schema, no cron by default. */
-export function makeBoss(store: Store): PgBoss {
+export function makeBoss(store: Store, jobs: Pick<Config['jobs'], 'heartbeat_seconds'>): PgBoss {
+  // The monitor is what retries jobs of a crashed node once their heartbeat lapses; checking
+  // as often as the heartbeat interval keeps that recovery within about two intervals.
+  const monitorSeconds = Math.min(60, jobs.heartbeat_seconds);
   const specific =
     store.kind === 'pglite' ? bossOptionsByStore.pglite(store) : bossOptionsByStore.postgres(store);
   return new PgBoss({
@@ -22,6 +26,8 @@ export function makeBoss(store: Store): PgBoss {
     useListenNotify: true,
     schedule: false,
     supervise: true,
+    superviseIntervalSeconds: monitorSeconds,
+    monitorIntervalSeconds: monitorSeconds,
     migrate: true,
   });
 }

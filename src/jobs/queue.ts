@@ -59,7 +59,7 @@ export interface JobsDeps {
 
 export function makeJobs(deps: JobsDeps): Jobs {
   const { store, config, definitions, bus, log } = deps;
-  const boss = makeBoss(store);
+  const boss = makeBoss(store, config.jobs);
   const byName = new Map(definitions.map((d) => [d.name, d]));
   const working = config.role !== 'api';
   let starting: Promise<void> | undefined;

@@ -1,0 +1,71 @@
+/** Runs Ferry entry points as real child processes on Node 24 (process.execPath). */
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+
+/** A child process with its output collected and helpers to wait on it. */
+export interface Child {
+  proc: ChildProcessWithoutNullStreams;
+  stdout(): string;
+  stderr(): string;
+  /** Resolves when stdout has a line matching `pattern`; rejects if the process exits first. */
+  waitFor(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
+  /** Resolves with the exit code (or signal name) once the process ended. */
+  exited: Promise<number | string>;
+}
+
+export function runNode(script: string, args: string[], env: Record<string, string> = {}): Child {
+  const proc = spawn(process.execPath, [script, ...args], {
+    cwd: repoRoot,
+    env: { ...process.env, FERRY_LOG_LEVEL: 'warn', ...env },
+  });
+  let out = '';
+  let err = '';
+  const waiters = new Set<() => void>();
+  proc.stdout.on('data', (chunk: Buffer) => {
+    out += chunk.toString();
+    for (const w of waiters) w();
+  });
+  proc.stderr.on('data', (chunk: Buffer) => {
+    err += chunk.toString();
+  });
+  const exited = new Promise<number | string>((resolve) => {
+    proc.on('exit', (code, signal) => {
+      resolve(code ?? signal ?? 'unknown');
+      for (const w of waiters) w();
+    });
+  });
+  return {
+    proc,
+    stdout: () => out,
+    stderr: () => err,
+    exited,
+    waitFor(pattern, timeoutMs = 30_000) {
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          waiters.delete(check);
+          reject(new Error(`timed out waiting for ${pattern}; stdout:\n${out}\nstderr:\n${err}`));
+        }, timeoutMs);
+        const check = () => {
+          const match = pattern.exec(out);
+          if (match) {
+            clearTimeout(timer);
+            waiters.delete(check);
+            resolve(match);
+          } else if (proc.exitCode !== null || proc.signalCode !== null) {
+            clearTimeout(timer);
+            waiters.delete(check);
+            reject(
+              new Error(
+                `process exited (${proc.exitCode ?? proc.signalCode}) before ${pattern}; stderr:\n${err}`,
+              ),
+            );
+          }
+        };
+        waiters.add(check);
+        check();
+      });
+    },
+  };
+}
