@@ -42,8 +42,12 @@ export function makeMetrics(deps: {
       }
     },
   });
-  deps.bus.on('job:completed', (e) => jobsDone.inc({ name: e.name, outcome: 'completed' }));
-  deps.bus.on('job:failed', (e) => jobsDone.inc({ name: e.name, outcome: 'failed' }));
+  deps.bus.on('job:completed', (e) => {
+    jobsDone.inc({ name: e.name, outcome: 'completed' });
+  });
+  deps.bus.on('job:failed', (e) => {
+    jobsDone.inc({ name: e.name, outcome: 'failed' });
+  });
   return {
     registry,
     observeRequest(method, route, status, seconds) {

@@ -67,7 +67,7 @@ describe.each(storeKinds)('HTTP conventions on %s', (kind) => {
   it('answers /health without credentials', async () => {
     const res = await app.inject({ method: 'GET', url: '/health' });
     expect(res.statusCode).toBe(200);
-    expect(res.json()).toEqual({
+    expect(res.json<unknown>()).toEqual({
       status: 'healthy',
       service: 'ferry',
       version: expect.any(String),
@@ -78,7 +78,7 @@ describe.each(storeKinds)('HTTP conventions on %s', (kind) => {
   it('serves OpenAPI at /openapi.json and the UI at /docs, publicly', async () => {
     const spec = await app.inject({ method: 'GET', url: '/openapi.json' });
     expect(spec.statusCode).toBe(200);
-    expect(spec.json()).toMatchObject({
+    expect(spec.json<unknown>()).toMatchObject({
       openapi: expect.stringMatching(/^3\./),
       paths: { '/health': {} },
     });
@@ -97,7 +97,7 @@ describe.each(storeKinds)('HTTP conventions on %s', (kind) => {
   it('denies by default: no credentials → 401, unknown key → 401, user on admin route → 403', async () => {
     const none = await app.inject({ method: 'GET', url: '/api/v1/status' });
     expect(none.statusCode).toBe(401);
-    expect(none.json()).toMatchObject({
+    expect(none.json<unknown>()).toMatchObject({
       code: 'FERRY_ERR_UNAUTHENTICATED',
       detail: expect.any(String),
     });
@@ -113,7 +113,7 @@ describe.each(storeKinds)('HTTP conventions on %s', (kind) => {
       headers: auth(userKey),
     });
     expect(forbidden.statusCode).toBe(403);
-    expect(forbidden.json()).toMatchObject({ code: 'FERRY_ERR_FORBIDDEN' });
+    expect(forbidden.json<unknown>()).toMatchObject({ code: 'FERRY_ERR_FORBIDDEN' });
     const undeclared = await app.inject({
       method: 'GET',
       url: '/api/v1/probe/undeclared',
@@ -140,7 +140,7 @@ describe.each(storeKinds)('HTTP conventions on %s', (kind) => {
   it('reports store, queues, workers and uptime at /api/v1/status', async () => {
     const res = await app.inject({ method: 'GET', url: '/api/v1/status', headers: auth(userKey) });
     expect(res.statusCode).toBe(200);
-    expect(res.json()).toMatchObject({
+    expect(res.json<unknown>()).toMatchObject({
       service: 'ferry',
       store: kind,
       role: 'all',
@@ -176,7 +176,7 @@ describe.each(storeKinds)('HTTP conventions on %s', (kind) => {
       payload: '{"name":',
     });
     expect(malformed.statusCode).toBe(400);
-    expect(malformed.json()).toMatchObject({ code: 'FERRY_ERR_MALFORMED_JSON' });
+    expect(malformed.json<unknown>()).toMatchObject({ code: 'FERRY_ERR_MALFORMED_JSON' });
     const big = await app.inject({
       method: 'POST',
       url: '/api/v1/probe',
@@ -184,7 +184,7 @@ describe.each(storeKinds)('HTTP conventions on %s', (kind) => {
       payload: JSON.stringify({ name: 'x'.repeat(4096), count: 1 }),
     });
     expect(big.statusCode).toBe(413);
-    expect(big.json()).toMatchObject({ code: 'FERRY_ERR_PAYLOAD_TOO_LARGE' });
+    expect(big.json<unknown>()).toMatchObject({ code: 'FERRY_ERR_PAYLOAD_TOO_LARGE' });
     const text = await app.inject({
       method: 'POST',
       url: '/api/v1/probe',
@@ -192,13 +192,13 @@ describe.each(storeKinds)('HTTP conventions on %s', (kind) => {
       payload: 'a,b',
     });
     expect(text.statusCode).toBe(415);
-    expect(text.json()).toMatchObject({ code: 'FERRY_ERR_UNSUPPORTED_MEDIA_TYPE' });
+    expect(text.json<unknown>()).toMatchObject({ code: 'FERRY_ERR_UNSUPPORTED_MEDIA_TYPE' });
   });
 
   it('answers 404 in the error shape for unknown routes', async () => {
     const res = await app.inject({ method: 'GET', url: '/api/v1/nothing-here?x=1' });
     expect(res.statusCode).toBe(404);
-    expect(res.json()).toEqual({
+    expect(res.json<unknown>()).toEqual({
       detail: 'Route GET /api/v1/nothing-here not found',
       code: 'FERRY_ERR_NOT_FOUND',
     });
@@ -208,7 +208,7 @@ describe.each(storeKinds)('HTTP conventions on %s', (kind) => {
     const res = await app.inject({ method: 'GET', url: '/api/v1/probe/store-down' });
     expect(res.statusCode).toBe(503);
     expect(res.headers['retry-after']).toBe('5');
-    expect(res.json()).toMatchObject({ code: 'FERRY_ERR_STORE_UNAVAILABLE' });
+    expect(res.json<unknown>()).toMatchObject({ code: 'FERRY_ERR_STORE_UNAVAILABLE' });
   });
 
   it('hides internal errors behind the request id', async () => {
@@ -220,7 +220,7 @@ describe.each(storeKinds)('HTTP conventions on %s', (kind) => {
     expect(res.statusCode).toBe(500);
     expect(res.headers['x-request-id']).toBe('req-42');
     expect(res.body).not.toContain('secret internal detail');
-    expect(res.json()).toMatchObject({
+    expect(res.json<unknown>()).toMatchObject({
       code: 'FERRY_ERR_INTERNAL',
       detail: expect.stringContaining('req-42'),
     });
@@ -229,7 +229,7 @@ describe.each(storeKinds)('HTTP conventions on %s', (kind) => {
   it('maps registered domain errors to their status', async () => {
     const res = await app.inject({ method: 'GET', url: '/api/v1/probe/conflict' });
     expect(res.statusCode).toBe(409);
-    expect(res.json()).toMatchObject({ code: 'FERRY_ERR_LEASE_LOST' });
+    expect(res.json<unknown>()).toMatchObject({ code: 'FERRY_ERR_LEASE_LOST' });
   });
 
   it('exposes Prometheus metrics to admins', async () => {

@@ -56,7 +56,7 @@ function walk(node: SchemaNode, path: string[], out: ConfigKey[]): void {
 
 function collectKeys(): readonly ConfigKey[] {
   const out: ConfigKey[] = [];
-  walk(ConfigSchema as unknown as SchemaNode, [], out);
+  walk(ConfigSchema, [], out);
   return Object.freeze(out);
 }
 

@@ -34,8 +34,7 @@ export async function makePgliteDb(dataDir: string | undefined): Promise<PgliteD
   return {
     kind: 'pglite',
     pglite,
-    query: root.query,
-    exec: root.exec,
+    ...root,
     async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
       return pglite.transaction((tx) => fn(wrap(tx)));
     },

@@ -58,7 +58,7 @@ export function makePostgresDb(options: PostgresOptions): Db {
         client.release(broken);
       }
     },
-    listen: listener.listen,
+    listen: (channel, onPayload) => listener.listen(channel, onPayload),
     async notify(channel: string, payload: string): Promise<void> {
       await pool.query('SELECT pg_notify($1, $2)', [channel, payload]);
     },

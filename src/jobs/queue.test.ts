@@ -99,7 +99,7 @@ describe.each(storeKinds)('jobs on %s', (kind) => {
     const id = await ferry.jobs.send(later, {}, { startAfterSeconds: 3600 });
     if (!id) throw new Error('not sent');
     await ferry.jobs.cancel(later, id);
-    const job = await ferry.jobs.boss.getJobById(later.name, id);
+    const [job] = await ferry.jobs.boss.findJobs(later.name, { id });
     expect(job?.state).toBe('cancelled');
     expect(ran).toBe(false);
     await ferry.stop();

@@ -33,9 +33,9 @@ export function makeBus<Events>(
   function on<K extends keyof Events>(name: K, listener: Listener<Events[K]>): () => void {
     let set = listeners.get(name);
     if (!set) listeners.set(name, (set = new Set()));
-    set.add(listener as Listener<never>);
+    set.add(listener);
     return function off() {
-      set.delete(listener as Listener<never>);
+      set.delete(listener);
     };
   }
 
