@@ -26,7 +26,7 @@ const problem = await postgresReachable();
 let stores = 'pglite,postgres';
 if (problem) {
   const safeUrl = url.replace(/:[^:@/]+@/, ':***@');
-  if (process.env.CI) {
+  if (process.env.CI === 'true' || process.env.CI === '1') {
     console.error(
       `npm test: PostgreSQL is required in CI but ${safeUrl} is unreachable: ${problem}`,
     );

@@ -47,7 +47,7 @@ describe('ferry start on the embedded store', () => {
   it('answers /health, prints the store and a one-time admin key, and exits 0 on SIGTERM', async () => {
     const env = await nodeEnv('pglite');
     const node = spawnTracked(cli, ['start'], env);
-    const [, url] = await node.waitFor(/listening on (http:\/\/\S+)/, 10_000);
+    const [, url] = await node.waitFor(/listening on (http:\/\/\S+)/, 45_000);
     const health = await fetch(`${url}/health`);
     expect(health.status).toBe(200);
     expect(await health.json()).toMatchObject({
@@ -62,14 +62,14 @@ describe('ferry start on the embedded store', () => {
     expect(await node.exited).toBe(0);
 
     const again = spawnTracked(cli, ['start'], env);
-    await again.waitFor(/listening on/, 10_000);
+    await again.waitFor(/listening on/, 45_000);
     expect(again.stdout()).not.toMatch(/Bootstrap admin API key/);
   });
 
   it('refuses a second process on the same data dir, naming the lock', async () => {
     const env = await nodeEnv('pglite');
     const first = spawnTracked(cli, ['start'], env);
-    await first.waitFor(/listening on/, 10_000);
+    await first.waitFor(/listening on/, 45_000);
     const second = spawnTracked(cli, ['start'], env);
     const code = await second.exited;
     expect(code).not.toBe(0);

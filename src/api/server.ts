@@ -41,7 +41,7 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
   });
 
   let closing = false;
-  app.addHook('onClose', function markClosing() {
+  app.addHook('preClose', function markClosing() {
     closing = true;
   });
   app.addHook('onRequest', async function refuseWhileClosing(request, reply) {

@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import { makeFerry, makeLogger, version } from '../app/index.ts';
 import { loadConfig, maskedConfig, type Config } from '../config/index.ts';
 import { migrate, openStore } from '../db/index.ts';
-import { errorCodes, isFerryError } from '../errors/index.ts';
+import { errorCodes, FerryError, isFerryError, isStoreUnavailable } from '../errors/index.ts';
 import { printConfig } from './print-config.ts';
 
 const usage = `ferry ${version} — verified file and event transport
@@ -117,6 +117,11 @@ async function runStart(config: Config): Promise<number> {
   } else {
     console.log(`  store: PostgreSQL at ${info.location}`);
   }
+  if (config.auth.anonymous === 'loopback') {
+    console.log(
+      '  warning: auth.anonymous=loopback — any local process can act as admin without a key',
+    );
+  }
   if (info.bootstrapKey) {
     console.log(
       `\n  Bootstrap admin API key (shown once, store it now):\n    ${info.bootstrapKey}\n`,
@@ -125,7 +130,22 @@ async function runStart(config: Config): Promise<number> {
   return stopped;
 }
 
-function report(error: unknown): void {
+/** Start-up failures a user can fix get a registered code; anything else is a bug report. */
+function explain(error: unknown): unknown {
+  if (isFerryError(error)) return error;
+  const { code, address, port } = error as { code?: string; address?: string; port?: number };
+  if (code === 'EADDRINUSE') {
+    return new FerryError('FERRY_ERR_PORT_IN_USE', { address: `${address ?? ''}:${port ?? ''}` });
+  }
+  if (isStoreUnavailable(error)) {
+    console.error(`ferry: cannot reach PostgreSQL: ${(error as Error).message}`);
+    return new FerryError('FERRY_ERR_STORE_UNAVAILABLE');
+  }
+  return error;
+}
+
+function report(failure: unknown): void {
+  const error = explain(failure);
   if (isFerryError(error)) {
     console.error(`ferry: ${error.message}`);
     console.error(`  fix: ${errorCodes[error.code].fix}`);

@@ -45,6 +45,12 @@ export function loadConfig(sources: ConfigSources = {}): Config {
       }
     }
   }
+  const knownEnv = new Set([...configKeys.map((k) => k.env), 'FERRY_CONFIG']);
+  for (const name of Object.keys(env)) {
+    if (name.startsWith('FERRY_') && !name.startsWith('FERRY_TEST_') && !knownEnv.has(name)) {
+      problems.push(`unknown variable ${name}${suggest(name, (k) => k.env)}`);
+    }
+  }
   for (const key of configKeys) {
     const raw = env[key.env] ?? (key.dotted === 'database_url' ? env.DATABASE_URL : undefined);
     if (raw === undefined || (raw === '' && key.dotted !== 'database_url')) continue;
@@ -67,11 +73,13 @@ export function loadConfig(sources: ConfigSources = {}): Config {
       typeof value === 'string' ? parseEnvValue(key, value) : { ok: true as const, value };
     if (parsed.ok) {
       setPath(merged, key.path, parsed.value);
-      origin.set(dotted, `--${key.path.at(-1)?.replace(/_/g, '-') ?? dotted}`);
-    } else problems.push(`${dotted} (from flag): ${parsed.problem}`);
+      origin.set(dotted, flagName(key));
+    } else problems.push(`${dotted} (from ${flagName(key)}): ${parsed.problem}`);
   }
 
   for (const error of Value.Errors(ConfigSchema, merged)) {
+    // An unknown key is reported once, by its parent's additionalProperties error.
+    if (error.keyword === 'boolean' && error.schemaPath.endsWith('/additionalProperties')) continue;
     problems.push(describeSchemaError(error, origin));
   }
   if (problems.length > 0) {
@@ -162,6 +170,7 @@ export function parseEnvValue(key: ConfigKey, raw: string): Parsed {
 interface SchemaError {
   keyword: string;
   instancePath: string;
+  schemaPath: string;
   params: object;
   message: string;
 }
@@ -171,7 +180,9 @@ function describeSchemaError(error: SchemaError, origin: Map<string, string>): s
   if (error.keyword === 'additionalProperties') {
     const extra = (error.params as { additionalProperties?: string[] }).additionalProperties ?? [];
     const where = dotted ? `${dotted}.` : '';
-    return extra.map((name) => `unknown key ${where}${name}${suggest(where + name)}`).join('; ');
+    return extra
+      .map((name) => `unknown key ${where}${name}${suggest(where + name, (k) => k.dotted)}`)
+      .join('; ');
   }
   const key = configKeys.find((k) => k.dotted === dotted);
   const from = origin.get(dotted);
@@ -179,10 +190,33 @@ function describeSchemaError(error: SchemaError, origin: Map<string, string>): s
   return `${dotted || '(root)'}${from ? ` (from ${from})` : ''}: ${error.message}${hint}`;
 }
 
-function suggest(unknown: string): string {
-  const leaf = unknown.split('.').at(-1) ?? unknown;
-  const near = configKeys.find((k) => k.path.at(-1) === leaf || k.dotted.includes(leaf));
-  return near ? `; did you mean ${near.dotted}?` : '';
+/** The CLI flag a key is set by (`--port` for http.port, `--data-dir` for data_dir). */
+function flagName(key: ConfigKey): string {
+  return `--${(key.path.at(-1) ?? key.dotted).replace(/_/g, '-')}`;
+}
+
+/** "; did you mean X?" for the closest known name within two edits, else nothing. */
+function suggest(unknown: string, nameOf: (key: ConfigKey) => string): string {
+  let best: { name: string; distance: number } | undefined;
+  for (const key of configKeys) {
+    const name = nameOf(key);
+    const distance = editDistance(unknown.toLowerCase(), name.toLowerCase());
+    if (distance <= 2 && (!best || distance < best.distance)) best = { name, distance };
+  }
+  return best ? `; did you mean ${best.name}?` : '';
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const substitution = (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1);
+      current[j] = Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, substitution);
+    }
+    previous = current;
+  }
+  return previous[b.length] ?? 0;
 }
 
 function mergeInto(target: Tree, source: Tree): void {

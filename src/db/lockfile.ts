@@ -3,6 +3,10 @@ import { hostname } from 'node:os';
 import path from 'node:path';
 import { FerryError } from '../errors/index.ts';
 
+// Lock files this process holds: a lock naming our own pid is ours only if listed here
+// (after a container restart a new process often gets the dead one's pid).
+const heldHere = new Set<string>();
+
 /** A held data-directory lock; `release()` is idempotent. */
 export interface DataDirLock {
   readonly file: string;
@@ -29,19 +33,21 @@ export function lockDataDir(dataDir: string): DataDirLock {
       const fd = openSync(file, 'wx');
       writeSync(fd, JSON.stringify(info));
       closeSync(fd);
+      heldHere.add(file);
       let released = false;
       return {
         file,
         release() {
           if (released) return;
           released = true;
+          heldHere.delete(file);
           rmSync(file, { force: true });
         },
       };
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       const holder = readLock(file);
-      if (holder && isAlive(holder)) {
+      if (holder && isAlive(holder, file)) {
         throw new FerryError('FERRY_ERR_DATA_DIR_LOCKED', {
           dataDir,
           pid: holder.pid,
@@ -62,9 +68,9 @@ function readLock(file: string): LockInfo | undefined {
   }
 }
 
-function isAlive(holder: LockInfo): boolean {
+function isAlive(holder: LockInfo, file: string): boolean {
   if (holder.host !== hostname()) return true; // Cannot check another machine: assume alive.
-  if (holder.pid === process.pid) return true;
+  if (holder.pid === process.pid) return heldHere.has(file);
   try {
     process.kill(holder.pid, 0);
     return true;

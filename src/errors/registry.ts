@@ -85,6 +85,11 @@ export const errorCodes = {
       'The data directory {dataDir} is in use by another Ferry process (pid {pid}); lock file {lockFile}.',
     fix: 'Stop the other process, or start this one with another --data-dir. Remove the lock file only if that pid is not Ferry.',
   },
+  FERRY_ERR_PORT_IN_USE: {
+    status: 500,
+    message: 'Cannot listen on {address}: the port is already in use.',
+    fix: 'Stop whatever holds the port, or start with another --port (or FERRY_HTTP_PORT).',
+  },
   FERRY_ERR_LEASE_LOST: {
     status: 409,
     message:

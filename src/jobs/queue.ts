@@ -73,15 +73,20 @@ export function makeJobs(deps: JobsDeps): Jobs {
     await boss.start();
     for (const def of definitions) {
       const policy = def.policy ?? {};
-      await boss.createQueue(def.name, {
-        notify: true,
-        policy: policy.queuePolicy ?? 'standard',
+      const options = {
         retryLimit: policy.retryLimit ?? config.jobs.retry_limit,
         retryDelay: policy.retryDelaySeconds ?? config.jobs.retry_delay_seconds,
         retryBackoff: policy.retryBackoff ?? config.jobs.retry_backoff,
         expireInSeconds: policy.expireSeconds ?? config.jobs.expire_seconds,
+      };
+      await boss.createQueue(def.name, {
+        ...options,
+        notify: true,
+        policy: policy.queuePolicy ?? 'standard',
         heartbeatSeconds: config.jobs.heartbeat_seconds,
       });
+      // createQueue leaves an existing queue as it was; changed retry settings apply from here.
+      await boss.updateQueue(def.name, options);
     }
     if (!working) return;
     if (store.kind === 'pglite') await recoverOrphans();
