@@ -1,4 +1,7 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
+import { readTemplate } from './pglite-template.ts';
 import type { Db, Queryable, QueryResult, Unlisten } from './types.ts';
 
 /** The embedded store plus what only it needs (checkpoints, the raw instance for pg-boss). */
@@ -15,7 +18,7 @@ export interface PgliteDb extends Db {
  * Single connection: queries and transactions are serialized by PGlite itself.
  */
 export async function makePgliteDb(dataDir: string | undefined): Promise<PgliteDb> {
-  const pglite = dataDir === undefined ? await PGlite.create() : await PGlite.create(dataDir);
+  const pglite = dataDir === undefined ? await PGlite.create() : await openDataDir(dataDir);
   let closing: Promise<void> | undefined;
 
   function wrap(target: Pick<PGlite, 'query' | 'exec'>): Queryable {
@@ -62,4 +65,11 @@ export async function makePgliteDb(dataDir: string | undefined): Promise<PgliteD
       return closing;
     },
   };
+}
+
+/** Opens an existing data dir, or makes a new one from the prepared template when there is one. */
+async function openDataDir(dataDir: string): Promise<PGlite> {
+  const fresh = !existsSync(path.join(dataDir, 'PG_VERSION'));
+  const template = fresh ? readTemplate() : undefined;
+  return template ? PGlite.create(dataDir, { loadDataDir: template }) : PGlite.create(dataDir);
 }
