@@ -4,6 +4,7 @@
  * about this machine: `name: value unit (peer <name>: value unit, ratio Nx)`.
  */
 import { jobsBenchmark } from './jobs.ts';
+import { startupBenchmark } from './startup.ts';
 
 /** A measured amount; `value` is printed rounded. */
 export interface Quantity {
@@ -28,7 +29,7 @@ export interface Benchmark {
   run(report: Report): Promise<void>;
 }
 
-const benchmarks: readonly Benchmark[] = [jobsBenchmark];
+const benchmarks: readonly Benchmark[] = [jobsBenchmark, startupBenchmark];
 
 function format(q: Quantity): string {
   const digits = Math.abs(q.value) >= 100 ? 0 : Math.abs(q.value) >= 1 ? 2 : 4;

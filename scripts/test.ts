@@ -4,6 +4,9 @@
  * the skipped half is named.
  */
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 
@@ -45,8 +48,42 @@ if (problem) {
 }
 
 const vitest = fileURLToPath(new URL('../node_modules/vitest/vitest.mjs', import.meta.url));
-const result = spawnSync(process.execPath, [vitest, 'run', ...process.argv.slice(2)], {
-  stdio: 'inherit',
-  env: { ...process.env, FERRY_TEST_STORES: stores, FERRY_TEST_DATABASE_URL: url },
-});
+const reportDir = mkdtempSync(path.join(tmpdir(), 'ferry-test-report-'));
+const reportFile = path.join(reportDir, 'report.json');
+const result = spawnSync(
+  process.execPath,
+  [
+    vitest,
+    'run',
+    '--reporter=default',
+    '--reporter=json',
+    `--outputFile.json=${reportFile}`,
+    ...process.argv.slice(2),
+  ],
+  {
+    stdio: 'inherit',
+    env: { ...process.env, FERRY_TEST_STORES: stores, FERRY_TEST_DATABASE_URL: url },
+  },
+);
+printSummary();
+rmSync(reportDir, { recursive: true, force: true });
 process.exit(result.status ?? 1);
+
+/** One plain closing line (`N passed, N failed, N skipped`) that any CI log reader understands. */
+function printSummary(): void {
+  try {
+    const report = JSON.parse(readFileSync(reportFile, 'utf8')) as {
+      numPassedTests: number;
+      numFailedTests: number;
+      numPendingTests: number;
+      numTodoTests: number;
+    };
+    const skipped = report.numPendingTests + report.numTodoTests;
+    console.log(`\nstores: ${stores}`);
+    console.log(
+      `${report.numPassedTests} passed, ${report.numFailedTests} failed, ${skipped} skipped`,
+    );
+  } catch {
+    // No report (vitest crashed before writing it): its own output and exit code say why.
+  }
+}

@@ -71,6 +71,9 @@ describe('loadConfig', () => {
   it('reads lists from env as comma-separated values', () => {
     const config = loadConfig({ cwd: dirWith({}), env: { FERRY_VOLUMES: '/srv/in, /srv/out' } });
     expect(config.volumes).toEqual([{ path: '/srv/in' }, { path: '/srv/out' }]);
+    const cwd = dirWith({});
+    const relative = loadConfig({ cwd, env: { FERRY_VOLUMES: 'drop' } });
+    expect(relative.volumes).toEqual([{ path: path.join(cwd, 'drop') }]);
   });
 
   it('accepts DATABASE_URL as well as FERRY_DATABASE_URL', () => {

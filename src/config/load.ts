@@ -93,6 +93,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
   }
   const config = merged as unknown as Config;
   config.data_dir = path.resolve(cwd, config.data_dir);
+  for (const volume of config.volumes) volume.path = path.resolve(cwd, volume.path);
   return deepFreeze(config);
 }
 

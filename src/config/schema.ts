@@ -7,7 +7,10 @@ import Type, { type Static } from 'typebox';
 
 const Volume = Type.Object(
   {
-    path: Type.String({ minLength: 1, description: 'Absolute path of the allowed root folder.' }),
+    path: Type.String({
+      minLength: 1,
+      description: 'Allowed root folder (a relative path resolves against the working directory).',
+    }),
     alias: Type.Optional(Type.String({ description: 'Short name shown to users.' })),
     description: Type.Optional(Type.String({ description: 'Free text shown in GET /volumes.' })),
   },
