@@ -18,6 +18,8 @@ export interface HttpDeps {
   version: string;
   logger: FastifyBaseLogger;
   bodyLimit: number;
+  /** Proxies whose X-Forwarded-For sets request.ip (http.trusted_proxies). */
+  trustedProxies: readonly string[];
   anonymous: 'off' | 'loopback';
   resolvers: readonly CredentialResolver[];
   metrics: Metrics;
@@ -37,7 +39,9 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
       const given = request.headers['x-request-id'];
       return typeof given === 'string' && requestIdPattern.test(given) ? given : randomUUID();
     },
-    ajv: { customOptions: { allErrors: true, removeAdditional: false, coerceTypes: false } },
+    // Path and query values arrive as strings; 'array' coercion reads them as their schema's type.
+    ajv: { customOptions: { allErrors: true, removeAdditional: false, coerceTypes: 'array' } },
+    trustProxy: deps.trustedProxies.length > 0 ? [...deps.trustedProxies] : false,
   });
 
   let closing = false;

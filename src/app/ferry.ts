@@ -9,7 +9,15 @@ import type { Logger } from 'pino';
 import { buildHttp, type RouteModule } from '../api/server.ts';
 import { makeMetrics } from '../api/metrics.ts';
 import { systemRoutes, type StatusReport } from '../api/routes/system.ts';
-import { ensureBootstrapKey, principalForApiKey } from '../auth/index.ts';
+import {
+  ensureBootstrapKey,
+  loadJwtSecret,
+  makeAccounts,
+  makeTokenSigner,
+  principalForApiKey,
+} from '../auth/index.ts';
+import { apiKeyRoutes } from '../api/routes/api-keys.ts';
+import { authRoutes } from '../api/routes/auth.ts';
 import type { Config } from '../config/index.ts';
 import { migrate, openStore, type Store } from '../db/index.ts';
 import { makeJobs, type JobDefinition, type Jobs } from '../jobs/index.ts';
@@ -22,6 +30,8 @@ export interface FerryParts {
   jobs?: readonly JobDefinition<never>[];
   routes?: readonly RouteModule[];
   logger?: Logger;
+  /** The clock for token lifetimes; tests pass a fake one. */
+  now?: () => Date;
 }
 
 /** What start() reports, for the CLI's start-up lines. */
@@ -110,15 +120,30 @@ export function makeFerry(config: Config, parts: FerryParts = {}): Ferry {
       }, config.store.checkpoint_interval_seconds * 1000);
       checkpointTimer.unref();
     }
+    const accounts = makeAccounts({
+      db: s.db,
+      signer: makeTokenSigner(await loadJwtSecret(s.db, config.auth.jwt_secret)),
+      config: config.auth,
+      now: parts.now ?? (() => new Date()),
+    });
     const j = jobs;
     const metrics = makeMetrics({ bus, depths: () => j.depths() });
-    const capabilityRoutes = config.role === 'worker' ? [] : (parts.routes ?? []);
+    const capabilityRoutes =
+      config.role === 'worker'
+        ? []
+        : [authRoutes({ accounts }), apiKeyRoutes({ db: s.db }), ...(parts.routes ?? [])];
     http = await buildHttp({
       version,
       logger,
       bodyLimit: config.http.body_limit_bytes,
       anonymous: config.auth.anonymous,
-      resolvers: [(credential) => principalForApiKey(s.db, credential)],
+      trustedProxies: config.http.trusted_proxies,
+      resolvers: [
+        (credential) =>
+          credential.startsWith('fry_')
+            ? principalForApiKey(s.db, credential)
+            : accounts.principalForToken(credential),
+      ],
       metrics,
       routes: [systemRoutes({ version, store: s.kind, status, metrics }), ...capabilityRoutes],
     });

@@ -76,3 +76,37 @@ export async function ensureBootstrapKey(db: Db): Promise<string | undefined> {
     return key;
   });
 }
+
+/** Keys of one user, or every key when `userId` is undefined (admins). Newest first. */
+export async function listApiKeys(
+  db: Queryable,
+  userId: number | undefined,
+): Promise<ApiKeyInfo[]> {
+  const { rows } = await db.query<ApiKeyInfo>(
+    `SELECT id, name, prefix, role, created_at, last_used_at FROM ferry.api_keys
+     WHERE revoked_at IS NULL AND ($1::int IS NULL OR user_id = $1) ORDER BY id DESC`,
+    [userId ?? null],
+  );
+  return rows;
+}
+
+/** The owner of a live key: `{userId}` (null for keys with no user), or undefined if unknown. */
+export async function apiKeyOwner(
+  db: Queryable,
+  id: number,
+): Promise<{ userId: number | null } | undefined> {
+  const { rows } = await db.query<{ user_id: number | null }>(
+    'SELECT user_id FROM ferry.api_keys WHERE id = $1 AND revoked_at IS NULL',
+    [id],
+  );
+  const row = rows[0];
+  return row ? { userId: row.user_id } : undefined;
+}
+
+/** Revokes a key; it stops working at once. */
+export async function revokeApiKey(db: Queryable, id: number): Promise<void> {
+  await db.query(
+    'UPDATE ferry.api_keys SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL',
+    [id],
+  );
+}

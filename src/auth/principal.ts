@@ -17,6 +17,8 @@ export interface Principal {
   /** API key id or user id; undefined for anonymous. */
   readonly id: number | undefined;
   readonly userId: number | undefined;
+  /** Login family of a JWT principal (logout revokes it). */
+  readonly familyId?: string;
   readonly label: string;
 }
 

@@ -11,7 +11,7 @@ export interface ConfigKey {
   readonly dotted: string;
   /** Environment variable, e.g. `FERRY_AUTH_ANONYMOUS`. */
   readonly env: string;
-  readonly kind: 'string' | 'integer' | 'number' | 'boolean' | 'enum' | 'volumes';
+  readonly kind: 'string' | 'integer' | 'number' | 'boolean' | 'enum' | 'list' | 'volumes';
   readonly choices: readonly string[];
   readonly description: string;
   /** Masked by `ferry config print`. */
@@ -22,6 +22,7 @@ interface SchemaNode {
   type?: string;
   properties?: Record<string, SchemaNode>;
   anyOf?: SchemaNode[];
+  items?: SchemaNode;
   const?: unknown;
   description?: string;
   secret?: boolean;
@@ -35,7 +36,9 @@ function walk(node: SchemaNode, path: string[], out: ConfigKey[]): void {
   const choices = node.anyOf?.map((n) => String(n.const)) ?? [];
   const kind: ConfigKey['kind'] =
     node.type === 'array'
-      ? 'volumes'
+      ? node.items?.type === 'object'
+        ? 'volumes'
+        : 'list'
       : choices.length > 0
         ? 'enum'
         : node.type === 'integer' || node.type === 'number'

@@ -154,15 +154,10 @@ export function parseEnvValue(key: ConfigKey, raw: string): Parsed {
         return { ok: false, problem: `must be one of ${key.choices.join(', ')}; got '${raw}'` };
       }
       return { ok: true, value: raw };
+    case 'list':
+      return { ok: true, value: splitList(raw) };
     case 'volumes':
-      return {
-        ok: true,
-        value: raw
-          .split(',')
-          .map((p) => p.trim())
-          .filter((p) => p.length > 0)
-          .map((p) => ({ path: p })),
-      };
+      return { ok: true, value: splitList(raw).map((p) => ({ path: p })) };
     case 'string':
       return { ok: true, value: raw };
   }
@@ -257,4 +252,11 @@ function deepFreeze<T>(value: T): T {
     Object.freeze(value);
   }
   return value;
+}
+
+function splitList(raw: string): string[] {
+  return raw
+    .split(',')
+    .map((p) => p.trim())
+    .filter((p) => p.length > 0);
 }

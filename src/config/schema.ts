@@ -49,6 +49,10 @@ export const ConfigSchema = Type.Object(
           maximum: 600000,
           description: 'How long in-flight requests may take to finish on shutdown.',
         }),
+        trusted_proxies: Type.Array(Type.String({ minLength: 1 }), {
+          description:
+            'Proxy addresses/CIDRs whose X-Forwarded-For is believed. Env: comma-separated.',
+        }),
       },
       { additionalProperties: false },
     ),
@@ -57,6 +61,37 @@ export const ConfigSchema = Type.Object(
         anonymous: Type.Union([Type.Literal('off'), Type.Literal('loopback')], {
           description:
             'loopback = requests from 127.0.0.0/8 or ::1 without credentials act as admin.',
+        }),
+        jwt_secret: Type.String({
+          description:
+            'HS256 signing secret for access tokens. Empty = generated once and kept in the store.',
+          secret: true,
+        }),
+        access_token_ttl_seconds: Type.Integer({
+          minimum: 60,
+          maximum: 86400,
+          description: 'Lifetime of an access token.',
+        }),
+        refresh_token_ttl_seconds: Type.Integer({
+          minimum: 300,
+          maximum: 31536000,
+          description: 'Lifetime of a refresh token (each refresh rotates it).',
+        }),
+        login_attempts_per_account: Type.Integer({
+          minimum: 1,
+          maximum: 10000,
+          description: 'Failed logins allowed per account in login_window_seconds before 429.',
+        }),
+        login_attempts_per_ip: Type.Integer({
+          minimum: 1,
+          maximum: 100000,
+          description:
+            'Failed logins allowed per client address in login_window_seconds before 429.',
+        }),
+        login_window_seconds: Type.Integer({
+          minimum: 1,
+          maximum: 86400,
+          description: 'Window for the login attempt limits (in memory, per node).',
         }),
       },
       { additionalProperties: false },
@@ -149,8 +184,22 @@ export const defaults: Config = {
   data_dir: './.ferry',
   database_url: '',
   role: 'all',
-  http: { host: '127.0.0.1', port: 8000, body_limit_bytes: 1048576, shutdown_timeout_ms: 10000 },
-  auth: { anonymous: 'off' },
+  http: {
+    host: '127.0.0.1',
+    port: 8000,
+    body_limit_bytes: 1048576,
+    shutdown_timeout_ms: 10000,
+    trusted_proxies: [],
+  },
+  auth: {
+    anonymous: 'off',
+    jwt_secret: '',
+    access_token_ttl_seconds: 900,
+    refresh_token_ttl_seconds: 604800,
+    login_attempts_per_account: 5,
+    login_attempts_per_ip: 30,
+    login_window_seconds: 900,
+  },
   store: { pool_max: 10, checkpoint_interval_seconds: 60 },
   jobs: {
     retry_limit: 3,

@@ -96,6 +96,46 @@ export const errorCodes = {
       'Lease {lease} is held by {holder} (token {currentToken}); this write carried token {token}.',
     fix: 'The activity moved to another node; stop and let the current holder finish.',
   },
+  FERRY_ERR_EMAIL_TAKEN: {
+    status: 400,
+    message: 'Email already registered',
+    fix: 'Log in with that email, or register with another one.',
+  },
+  FERRY_ERR_USERNAME_TAKEN: {
+    status: 400,
+    message: 'Username already taken',
+    fix: 'Choose another username.',
+  },
+  FERRY_ERR_PASSWORD_POLICY: {
+    status: 422,
+    message: 'Password {problem}',
+    fix: 'Use 8 to 128 characters with at least one letter and one digit.',
+  },
+  FERRY_ERR_INVALID_CREDENTIALS: {
+    status: 401,
+    message: 'Incorrect username or password',
+    fix: 'Check the login and password.',
+  },
+  FERRY_ERR_ACCOUNT_INACTIVE: {
+    status: 403,
+    message: 'Inactive user',
+    fix: 'Ask an administrator to reactivate the account.',
+  },
+  FERRY_ERR_REFRESH_INVALID: {
+    status: 401,
+    message: 'Invalid refresh token ({reason})',
+    fix: 'Log in again to get a new token pair.',
+  },
+  FERRY_ERR_NO_USER: {
+    status: 403,
+    message: 'This credential is not tied to a user account.',
+    fix: 'Log in as a user (POST /api/auth/login) and use its access token.',
+  },
+  FERRY_ERR_API_KEY_NOT_FOUND: {
+    status: 404,
+    message: 'API key {id} not found',
+    fix: 'List your keys with GET /api/v1/api-keys.',
+  },
   FERRY_ERR_JOB_UNKNOWN: {
     status: 400,
     message: 'No handler is registered for job name {name}.',

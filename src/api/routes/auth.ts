@@ -1,0 +1,143 @@
+/**
+ * Account routes, PulseBoard-compatible: the same handlers answer under /api/auth and
+ * /api/v1/auth. Parse → call accounts → map the result.
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import Type, { type Static } from 'typebox';
+import type { Accounts, Principal, PublicUser } from '../../auth/index.ts';
+import { FerryError } from '../../errors/index.ts';
+
+const User = Type.Object({
+  id: Type.Integer(),
+  email: Type.String(),
+  username: Type.String(),
+  full_name: Type.Union([Type.String(), Type.Null()]),
+  is_active: Type.Boolean(),
+  created_at: Type.String({ format: 'date-time' }),
+});
+
+const Register = Type.Object(
+  {
+    email: Type.String({ format: 'email', maxLength: 254 }),
+    password: Type.String({ maxLength: 1024 }),
+    full_name: Type.Optional(Type.Union([Type.String({ maxLength: 255 }), Type.Null()])),
+    username: Type.Optional(
+      Type.String({ minLength: 3, maxLength: 50, pattern: '^[A-Za-z0-9_.-]+$' }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+const Login = Type.Object(
+  {
+    username: Type.Optional(Type.String({ minLength: 1, maxLength: 254 })),
+    email: Type.Optional(Type.String({ minLength: 1, maxLength: 254 })),
+    password: Type.String({ maxLength: 1024 }),
+  },
+  { additionalProperties: false },
+);
+
+const RefreshBody = Type.Object({ refresh_token: Type.String({ minLength: 1, maxLength: 512 }) });
+const LogoutBody = Type.Object({ refresh_token: Type.Optional(Type.String({ maxLength: 512 })) });
+
+const Tokens = Type.Object({
+  access_token: Type.String(),
+  refresh_token: Type.String(),
+  token_type: Type.Literal('bearer'),
+  expires_in: Type.Integer(),
+});
+
+function show(user: PublicUser): Static<typeof User> {
+  return {
+    id: user.id,
+    email: user.email,
+    username: user.username,
+    full_name: user.full_name,
+    is_active: user.is_active,
+    created_at: user.created_at.toISOString(),
+  };
+}
+
+/** The signed-in user behind a request, or FERRY_ERR_NO_USER for keys without one. */
+export function userIdOf(request: FastifyRequest): number {
+  const id = request.principal?.userId;
+  if (id === undefined) throw new FerryError('FERRY_ERR_NO_USER');
+  return id;
+}
+
+export function authRoutes(deps: { accounts: Accounts }) {
+  const { accounts } = deps;
+  return function registerAuthRoutes(app: FastifyInstance): void {
+    for (const prefix of ['/api/v1/auth', '/api/auth']) {
+      const tags = ['auth'];
+      const hide = prefix === '/api/auth'; // documented once, under /api/v1
+
+      app.post(
+        `${prefix}/register`,
+        {
+          config: { access: 'public' },
+          schema: { tags, hide, body: Register, response: { 201: User } },
+        },
+        async function register(request, reply) {
+          const user = await accounts.register(request.body as Static<typeof Register>);
+          return reply.status(201).send(show(user));
+        },
+      );
+
+      app.post(
+        `${prefix}/login`,
+        {
+          config: { access: 'public' },
+          schema: { tags, hide, body: Login, response: { 200: Tokens } },
+        },
+        async function login(request) {
+          const body = request.body as Static<typeof Login>;
+          const name = body.username ?? body.email;
+          if (name === undefined) {
+            throw new FerryError(
+              'FERRY_ERR_VALIDATION',
+              { summary: 'body.username or body.email is required' },
+              {
+                extra: {
+                  errors: [{ field: 'body.username', message: 'username or email is required' }],
+                },
+              },
+            );
+          }
+          return accounts.login(name, body.password, request.ip);
+        },
+      );
+
+      app.post(
+        `${prefix}/refresh`,
+        {
+          config: { access: 'public' },
+          schema: { tags, hide, body: RefreshBody, response: { 200: Tokens } },
+        },
+        async function refresh(request) {
+          return accounts.refresh((request.body as Static<typeof RefreshBody>).refresh_token);
+        },
+      );
+
+      app.post(
+        `${prefix}/logout`,
+        { config: { access: 'user' }, schema: { tags, hide, body: Type.Optional(LogoutBody) } },
+        async function logout(request) {
+          const body = request.body as Static<typeof LogoutBody> | undefined;
+          await accounts.logout(request.principal as Principal, body?.refresh_token);
+          return { message: 'Successfully logged out' };
+        },
+      );
+
+      app.get(
+        `${prefix}/me`,
+        { config: { access: 'user' }, schema: { tags, hide, response: { 200: User } } },
+        async function me(request) {
+          const user = await accounts.me(userIdOf(request));
+          if (!user) throw new FerryError('FERRY_ERR_NO_USER');
+          return show(user);
+        },
+      );
+    }
+  };
+}
