@@ -35,7 +35,9 @@ export function makeMetrics(deps: {
     registers: [registry],
     async collect() {
       this.reset();
-      for (const d of await deps.depths()) {
+      // Without the store the other metrics still matter most: skip this gauge, do not fail.
+      const depths = await deps.depths().catch(() => []);
+      for (const d of depths) {
         for (const state of ['queued', 'active', 'deferred', 'failed'] as const) {
           this.set({ name: d.name, state }, d[state]);
         }

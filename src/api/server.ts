@@ -79,7 +79,9 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
 
   // Docs routes come from a plugin; they are public like /health and /openapi.json.
   app.addHook('onRoute', function publicDocs(route) {
-    if (route.url.startsWith('/docs')) route.config = { ...route.config, access: 'public' };
+    if (route.url === '/docs' || route.url.startsWith('/docs/')) {
+      route.config = { ...route.config, access: 'public' };
+    }
   });
   await app.register(swagger, {
     openapi: {

@@ -109,7 +109,6 @@ export function makeFerry(config: Config, parts: FerryParts = {}): Ferry {
     });
     const s = store;
     await migrate(s.db);
-    const bootstrapKey = await ensureBootstrapKey(s.db);
     jobs = makeJobs({ store: s, config, definitions: parts.jobs ?? [], bus, log: logger });
     await jobs.start();
     if (s.kind === 'pglite') {
@@ -148,6 +147,8 @@ export function makeFerry(config: Config, parts: FerryParts = {}): Ferry {
       routes: [systemRoutes({ version, store: s.kind, status, metrics }), ...capabilityRoutes],
     });
     const url = await http.listen({ host: config.http.host, port: config.http.port });
+    // Made only once the server is up, so a failed first start cannot swallow the one printing.
+    const bootstrapKey = await ensureBootstrapKey(s.db);
     return { url, store: s.kind, location: s.location, bootstrapKey };
   }
 

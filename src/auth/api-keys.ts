@@ -42,13 +42,24 @@ export async function principalForApiKey(
   key: string,
 ): Promise<Principal | undefined> {
   if (!key.startsWith(keyPrefix)) return undefined;
-  const { rows } = await db.query<{ id: number; name: string; role: Role; user_id: number | null }>(
-    `UPDATE ferry.api_keys SET last_used_at = now()
-     WHERE key_hash = $1 AND revoked_at IS NULL RETURNING id, name, role, user_id`,
+  const { rows } = await db.query<{
+    id: number;
+    name: string;
+    role: Role;
+    user_id: number | null;
+    stale: boolean;
+  }>(
+    `SELECT id, name, role, user_id,
+       last_used_at IS NULL OR last_used_at < now() - interval '1 minute' AS stale
+     FROM ferry.api_keys WHERE key_hash = $1 AND revoked_at IS NULL`,
     [hashApiKey(key)],
   );
   const row = rows[0];
   if (!row) return undefined;
+  // Recorded at most once a minute: a write per request would serialize a busy key's requests.
+  if (row.stale) {
+    await db.query('UPDATE ferry.api_keys SET last_used_at = now() WHERE id = $1', [row.id]);
+  }
   return {
     kind: 'api_key',
     role: row.role,

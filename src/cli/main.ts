@@ -117,6 +117,11 @@ async function runStart(config: Config): Promise<number> {
   } else {
     console.log(`  store: PostgreSQL at ${info.location}`);
   }
+  if (info.store === 'pglite' && config.role === 'api') {
+    console.log(
+      '  warning: role api on the embedded store runs no job workers, and no other process can',
+    );
+  }
   if (config.auth.anonymous === 'loopback') {
     console.log(
       '  warning: auth.anonymous=loopback — any local process can act as admin without a key',

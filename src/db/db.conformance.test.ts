@@ -119,6 +119,23 @@ describe.each(storeKinds)('Db conformance on %s', (kind) => {
     await unlisten();
   });
 
+  it.runIf(kind === 'postgres')('listens again after its connection is killed', async () => {
+    const received: string[] = [];
+    const unlisten = await db.listen('ferry_reconnect', (payload) => received.push(payload));
+    const killed = await db.query<{ n: number }>(
+      `SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity
+       WHERE datname = current_database() AND query ILIKE 'LISTEN%ferry_reconnect%'`,
+    );
+    expect(killed.rows[0]?.n).toBe(1);
+    // Keep notifying until the reconnected listener hears one (bounded: 100 × 100 ms).
+    for (let i = 0; i < 100 && received.length === 0; i++) {
+      await db.notify('ferry_reconnect', `n${i}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(received.length).toBeGreaterThan(0);
+    await unlisten();
+  });
+
   it('applies migrations once', async () => {
     expect(await migrate(db)).toEqual([]);
     const { rows } = await db.query<{ version: number }>(

@@ -96,7 +96,7 @@ export async function fenced<T>(
 ): Promise<T> {
   return db.transaction(async (tx) => {
     const { rows } = await tx.query<LeaseRow>(
-      `SELECT name, holder, token, expires_at, expires_at <= now() AS expired
+      `SELECT name, holder, token, expires_at, expires_at <= clock_timestamp() AS expired
        FROM ferry.leases WHERE name = $1 FOR UPDATE`,
       [lease.name],
     );

@@ -73,74 +73,106 @@ export function makePostgresDb(options: PostgresOptions): Db {
 }
 
 /**
- * One client holds every LISTEN. When the connection drops it reconnects with backoff and
- * subscribes again; NOTIFYs sent while it was away are lost (as in PostgreSQL itself), so
- * callers treat notifications as wake-ups and re-read state from tables.
+ * One client holds every LISTEN. When its connection drops, a single reconnect loop (capped
+ * backoff, forever until close) opens a new one and subscribes again. NOTIFYs sent while it was
+ * away are lost, as in PostgreSQL itself, so callers treat notifications as wake-ups and re-read
+ * state from tables.
  */
 function makeListener(url: string, report: (error: Error) => void) {
   const handlers = new Map<string, Set<(payload: string) => void>>();
   let client: pg.Client | undefined;
   let connecting: Promise<pg.Client> | undefined;
-  let closed = false;
+  let retryTimer: NodeJS.Timeout | undefined;
   let retryDelay = 250;
+  let closed = false;
 
-  function connect(): Promise<pg.Client> {
-    connecting ??= (async function connectListener() {
-      const c = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
-      c.on('notification', (msg) => {
-        for (const h of handlers.get(msg.channel) ?? []) h(msg.payload ?? '');
-      });
-      c.on('error', (error) => {
-        report(error);
-        dropAndReconnect(c);
-      });
-      c.on('end', () => {
-        dropAndReconnect(c);
-      });
+  async function open(): Promise<pg.Client> {
+    const c = new pg.Client({
+      connectionString: url,
+      connectionTimeoutMillis: 5000,
+      keepAlive: true,
+    });
+    c.on('notification', (msg) => {
+      for (const h of handlers.get(msg.channel) ?? []) h(msg.payload ?? '');
+    });
+    c.on('error', (error) => {
+      report(error);
+      lost(c);
+    });
+    c.on('end', () => {
+      lost(c);
+    });
+    try {
       await c.connect();
       for (const channel of handlers.keys()) await c.query(`LISTEN ${quoteIdent(channel)}`);
-      client = c;
-      retryDelay = 250;
-      return c;
-    })().finally(() => {
+    } catch (error) {
+      await c.end().catch(() => undefined);
+      throw error;
+    }
+    if (closed) {
+      await c.end().catch(() => undefined);
+      throw new Error('listener closed');
+    }
+    client = c;
+    retryDelay = 250;
+    return c;
+  }
+
+  /** The live client, connecting once if there is none; concurrent callers share one attempt. */
+  function current(): Promise<pg.Client> {
+    if (client) return Promise.resolve(client);
+    connecting ??= open().finally(() => {
       connecting = undefined;
     });
     return connecting;
   }
 
-  function dropAndReconnect(c: pg.Client): void {
+  function lost(c: pg.Client): void {
     if (client !== c) return;
     client = undefined;
-    if (closed || handlers.size === 0) return;
+    scheduleReconnect();
+  }
+
+  function scheduleReconnect(): void {
+    if (closed || retryTimer || handlers.size === 0) return;
     const delay = retryDelay;
     retryDelay = Math.min(retryDelay * 2, 10_000);
-    setTimeout(() => {
-      if (!closed)
-        connect().catch((error: unknown) => {
-          report(error as Error);
-          if (!closed) setTimeout(() => void connect().catch(report), retryDelay);
-        });
-    }, delay).unref();
+    retryTimer = setTimeout(() => {
+      retryTimer = undefined;
+      current().catch((error: unknown) => {
+        if (closed) return;
+        report(error as Error);
+        scheduleReconnect();
+      });
+    }, delay);
+    retryTimer.unref();
   }
 
   return {
     async listen(channel: string, onPayload: (payload: string) => void): Promise<Unlisten> {
-      let set = handlers.get(channel);
-      const isNew = !set;
-      set ??= new Set();
+      const isNew = !handlers.has(channel);
+      const set = handlers.get(channel) ?? new Set();
       set.add(onPayload);
       handlers.set(channel, set);
-      const c = client ?? (await connect());
-      if (isNew && client === c) await c.query(`LISTEN ${quoteIdent(channel)}`);
+      try {
+        const c = await current();
+        if (isNew) await c.query(`LISTEN ${quoteIdent(channel)}`);
+      } catch (error) {
+        set.delete(onPayload);
+        if (set.size === 0) handlers.delete(channel);
+        throw error;
+      }
       return async function unlisten() {
-        const current = handlers.get(channel);
-        if (!current?.delete(onPayload) || current.size > 0) return;
+        const live = handlers.get(channel);
+        if (!live?.delete(onPayload) || live.size > 0) return;
         handlers.delete(channel);
         if (client) await client.query(`UNLISTEN ${quoteIdent(channel)}`).catch(() => undefined);
       };
     },
     async close(): Promise<void> {
       closed = true;
+      clearTimeout(retryTimer);
+      await connecting?.catch(() => undefined);
       const c = client;
       client = undefined;
       if (c) await c.end().catch(() => undefined);

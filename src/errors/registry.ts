@@ -61,7 +61,7 @@ export const errorCodes = {
   },
   FERRY_ERR_STORE_UNAVAILABLE: {
     status: 503,
-    message: 'The store is unreachable; nothing was changed. Retry shortly.',
+    message: 'The store is unreachable; the request may not have been applied. Retry shortly.',
     fix: 'Retry after the Retry-After header; check that the database is running.',
   },
   FERRY_ERR_SHUTTING_DOWN: {

@@ -83,7 +83,9 @@ export function makeJobs(deps: JobsDeps): Jobs {
         ...options,
         notify: true,
         policy: policy.queuePolicy ?? 'standard',
-        heartbeatSeconds: config.jobs.heartbeat_seconds,
+        // Heartbeats let other nodes retry a dead node's jobs; the embedded store has one node
+        // and recovers its orphans at start, so it skips their per-job writes.
+        ...(store.kind === 'postgres' ? { heartbeatSeconds: config.jobs.heartbeat_seconds } : {}),
       });
       // createQueue leaves an existing queue as it was; changed retry settings apply from here.
       await boss.updateQueue(def.name, options);
