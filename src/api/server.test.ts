@@ -145,8 +145,10 @@ describe.each(storeKinds)('HTTP conventions on %s', (kind) => {
       store: kind,
       role: 'all',
       uptime_seconds: expect.any(Number),
-      workers: { running: true, job_names: [] },
-      queues: [],
+      workers: { running: true, job_names: ['events.process', 'events.sweep'] },
+      queues: expect.arrayContaining([
+        expect.objectContaining({ name: 'events.process', queued: 0 }),
+      ]),
     });
   });
 

@@ -18,6 +18,8 @@ import {
 } from '../auth/index.ts';
 import { apiKeyRoutes } from '../api/routes/api-keys.ts';
 import { authRoutes } from '../api/routes/auth.ts';
+import { eventRoutes } from '../api/routes/events.ts';
+import { makeEvents } from '../events/index.ts';
 import type { Config } from '../config/index.ts';
 import { migrate, openStore, type Store } from '../db/index.ts';
 import { makeJobs, type JobDefinition, type Jobs } from '../jobs/index.ts';
@@ -109,7 +111,22 @@ export function makeFerry(config: Config, parts: FerryParts = {}): Ferry {
     });
     const s = store;
     await migrate(s.db);
-    jobs = makeJobs({ store: s, config, definitions: parts.jobs ?? [], bus, log: logger });
+    const now = parts.now ?? (() => new Date());
+    const events = makeEvents({
+      db: s.db,
+      bus,
+      now,
+      log: logger,
+      retryLimit: config.jobs.retry_limit,
+    });
+    jobs = makeJobs({
+      store: s,
+      config,
+      definitions: [...events.definitions, ...(parts.jobs ?? [])],
+      bus,
+      log: logger,
+    });
+    events.attach(jobs);
     await jobs.start();
     if (s.kind === 'pglite') {
       checkpointTimer = setInterval(() => {
@@ -123,14 +140,25 @@ export function makeFerry(config: Config, parts: FerryParts = {}): Ferry {
       db: s.db,
       signer: makeTokenSigner(await loadJwtSecret(s.db, config.auth.jwt_secret)),
       config: config.auth,
-      now: parts.now ?? (() => new Date()),
+      now,
     });
     const j = jobs;
     const metrics = makeMetrics({ bus, depths: () => j.depths() });
     const capabilityRoutes =
       config.role === 'worker'
         ? []
-        : [authRoutes({ accounts }), apiKeyRoutes({ db: s.db }), ...(parts.routes ?? [])];
+        : [
+            authRoutes({ accounts }),
+            apiKeyRoutes({ db: s.db }),
+            // A single event may carry a 1 MB payload (rejected later with a clear processing error).
+            eventRoutes({
+              db: s.db,
+              events,
+              singleBodyLimit: 2 * 1024 * 1024,
+              batchBodyLimit: 32 * 1024 * 1024,
+            }),
+            ...(parts.routes ?? []),
+          ];
     http = await buildHttp({
       version,
       logger,

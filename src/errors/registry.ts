@@ -136,6 +136,16 @@ export const errorCodes = {
     message: 'API key {id} not found',
     fix: 'List your keys with GET /api/v1/api-keys.',
   },
+  FERRY_ERR_EVENT_NOT_FOUND: {
+    status: 404,
+    message: 'Event not found',
+    fix: 'Check the event id; list your events with GET /api/v1/events.',
+  },
+  FERRY_ERR_EVENT_FORBIDDEN: {
+    status: 403,
+    message: 'Not authorized to access this event',
+    fix: 'Events belong to the user who submitted them; use that user’s credentials.',
+  },
   FERRY_ERR_JOB_UNKNOWN: {
     status: 400,
     message: 'No handler is registered for job name {name}.',

@@ -24,7 +24,8 @@ export function makeBoss(store: Store, jobs: Pick<Config['jobs'], 'heartbeat_sec
     ...specific,
     schema: 'pgboss',
     useListenNotify: true,
-    schedule: false,
+    // Cron schedules (job definitions with `cron`); pg-boss makes one node send each run.
+    schedule: true,
     supervise: true,
     superviseIntervalSeconds: monitorSeconds,
     monitorIntervalSeconds: monitorSeconds,

@@ -37,6 +37,8 @@ export interface JobDefinition<Data extends object = object> {
   readonly name: string;
   readonly handler: (job: JobContext<Data>) => Promise<unknown>;
   readonly policy?: JobPolicy;
+  /** Run on this cron schedule (pg-boss cron: one node sends each occurrence). */
+  readonly cron?: string;
 }
 
 /** Declares a job; the identity function exists for its type inference. */

@@ -8,6 +8,8 @@ export interface FerryEvents {
   'job:completed': { name: string; id: string; output: unknown };
   'job:failed': { name: string; id: string; error: string; retryCount: number };
   'lease:lost': { name: string; holder: string; token: number };
+  'event:accepted': { ids: number[]; userId: number | null; taskId: string | null };
+  'event:processed': { id: number; userId: number | null; ok: boolean; error: string | null };
 }
 
 type Listener<T> = (payload: T) => void;

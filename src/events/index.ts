@@ -1,0 +1,17 @@
+export { makeEvents, type Events, type Accepted, type EventsDeps } from './ingest.ts';
+export {
+  countEvents,
+  getEvent,
+  listEvents,
+  type EventRow,
+  type NewEvent,
+  type EventFilter,
+} from './store.ts';
+export {
+  validationError,
+  normalizeValue,
+  normalizedProperties,
+  depth,
+  maxPayloadBytes,
+  maxDepth,
+} from './normalize.ts';

@@ -1,0 +1,85 @@
+/**
+ * Validation and normalization of one event, pure functions. Validation failures are final
+ * (never retried); normalization is deterministic given the clock.
+ */
+
+/** Largest accepted payload, serialized. */
+export const maxPayloadBytes = 1024 * 1024;
+/** Deepest accepted nesting of objects and arrays. */
+export const maxDepth = 10;
+
+/** Fields whose numeric strings become numbers (`"12.5"` → 12.5). */
+export const numericFields: ReadonlySet<string> = new Set([
+  'duration',
+  'scroll_depth',
+  'load_time',
+  'value',
+  'amount',
+  'price',
+  'quantity',
+  'count',
+  'position',
+]);
+
+/** The columns validation looks at. */
+export interface EventFields {
+  event_name: string | null;
+  event_type: string | null;
+  payload: unknown;
+}
+
+/** The reason an event is invalid, in PulseBoard's words, or undefined when it is valid. */
+export function validationError(event: EventFields): string | undefined {
+  if (!event.event_name?.trim()) return 'event_name is required';
+  if (!event.event_type?.trim()) return 'event_type is required';
+  const payload = event.payload;
+  if (typeof payload !== 'object' || payload === null || Array.isArray(payload))
+    return 'Payload must be a JSON object';
+  if (Buffer.byteLength(JSON.stringify(payload)) > maxPayloadBytes)
+    return 'Payload exceeds 1MB size limit';
+  if (depth(payload) > maxDepth) return `Payload exceeds max nesting depth (${maxDepth})`;
+  return undefined;
+}
+
+/** Nesting depth: a scalar is 0, `{}` or `[]` is 1, `{a: {}}` is 2. */
+export function depth(value: unknown): number {
+  if (typeof value !== 'object' || value === null) return 0;
+  let deepest = 0;
+  for (const child of Object.values(value)) deepest = Math.max(deepest, depth(child));
+  return 1 + deepest;
+}
+
+/** Strings trimmed everywhere; known numeric fields converted when they hold a number. */
+export function normalizeValue(value: unknown, key?: string): unknown {
+  if (typeof value === 'string') {
+    const trimmed = value.trim();
+    if (
+      key !== undefined &&
+      numericFields.has(key) &&
+      trimmed !== '' &&
+      Number.isFinite(Number(trimmed))
+    ) {
+      return Number(trimmed);
+    }
+    return trimmed;
+  }
+  if (Array.isArray(value)) return value.map((v) => normalizeValue(v));
+  if (typeof value === 'object' && value !== null) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, normalizeValue(v, k)]));
+  }
+  return value;
+}
+
+/** The `properties` a processed event gets: original, normalized, when, and the client's own. */
+export function normalizedProperties(
+  payload: object,
+  userProperties: unknown,
+  now: Date,
+): Record<string, unknown> {
+  return {
+    original: payload,
+    normalized: normalizeValue(payload),
+    normalized_at: now.toISOString(),
+    user_properties: userProperties ?? {},
+  };
+}
