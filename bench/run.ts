@@ -3,6 +3,7 @@
  * printed on one line beside a peer measured in the same run, because a figure alone says little
  * about this machine: `name: value unit (peer <name>: value unit, ratio Nx)`.
  */
+import { eventsBenchmark } from './events.ts';
 import { jobsBenchmark } from './jobs.ts';
 import { startupBenchmark } from './startup.ts';
 
@@ -29,7 +30,7 @@ export interface Benchmark {
   run(report: Report): Promise<void>;
 }
 
-const benchmarks: readonly Benchmark[] = [jobsBenchmark, startupBenchmark];
+const benchmarks: readonly Benchmark[] = [jobsBenchmark, startupBenchmark, eventsBenchmark];
 
 function format(q: Quantity): string {
   const digits = Math.abs(q.value) >= 100 ? 0 : Math.abs(q.value) >= 1 ? 2 : 4;

@@ -1,0 +1,146 @@
+/**
+ * Processing retries and the sweeper, composed by hand so a flaky store can be passed in
+ * (the double goes through the constructor, like every other dependency).
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { storeKinds, testEnv, type TestEnv } from '../../test/helpers/stores.ts';
+import { migrate, openStore, type Db, type Queryable, type Store } from '../db/index.ts';
+import { makeJobs, type Jobs } from '../jobs/index.ts';
+import { makeBus, type FerryEvents } from '../live/bus.ts';
+import { makeEvents, type NewEvent } from './index.ts';
+
+const quiet = { warn: () => undefined, error: () => undefined };
+
+/**
+ * A Db whose statements matching `pattern` fail with a deadlock (a transient error) while
+ * `failures` is above zero; everything else passes through.
+ */
+function flaky(db: Db, pattern: RegExp) {
+  const state = { failures: 0 };
+  const deadlock = () => Object.assign(new Error('deadlock detected'), { code: '40P01' });
+  const wrap = (q: Queryable): Queryable => ({
+    exec: (script) => q.exec(script),
+    async query(text, values) {
+      if (state.failures > 0 && pattern.test(text)) {
+        state.failures -= 1;
+        throw deadlock();
+      }
+      return q.query(text, values);
+    },
+  });
+  const wrapped: Db = {
+    ...db,
+    ...wrap(db),
+    kind: db.kind,
+    transaction: (fn) => db.transaction((tx) => fn(wrap(tx))),
+  };
+  return { db: wrapped, state };
+}
+
+function event(name: string): NewEvent {
+  return {
+    user_id: null,
+    event_name: name,
+    event_type: 'test',
+    source: null,
+    session_id: null,
+    payload: { duration: ' 3 ' },
+    user_properties: null,
+    ip_address: null,
+    user_agent: null,
+    event_timestamp: null,
+    message_id: null,
+  };
+}
+
+describe.each(storeKinds)('event processing on %s', (kind) => {
+  let env: TestEnv;
+  let store: Store;
+  let jobs: Jobs | undefined;
+
+  async function compose() {
+    env = await testEnv(kind, {
+      FERRY_JOBS_RETRY_DELAY_SECONDS: '0',
+      FERRY_JOBS_RETRY_BACKOFF: 'false',
+    });
+    store = await openStore(env.config, () => undefined);
+    await migrate(store.db);
+    const bus = makeBus<FerryEvents>();
+    const { db, state } = flaky(store.db, /SET processed = true/);
+    const events = makeEvents({
+      db,
+      bus,
+      now: () => new Date(),
+      log: quiet,
+      retryLimit: env.config.jobs.retry_limit,
+    });
+    jobs = makeJobs({
+      store,
+      config: env.config,
+      definitions: events.definitions,
+      bus,
+      log: quiet,
+    });
+    await jobs.start();
+    return { events, bus, state, jobs };
+  }
+
+  afterEach(async () => {
+    await jobs?.stop();
+    await store.close();
+    await env.cleanup();
+  });
+
+  it('retries a transient failure and then succeeds', async () => {
+    const { events, bus, state, jobs: queue } = await compose();
+    events.attach(queue);
+    state.failures = 2;
+    const failures: string[] = [];
+    bus.on('job:failed', (e) => failures.push(e.error));
+    const done = bus.next('event:processed');
+    const accepted = await events.submit(null, [event('retry-me')]);
+    expect(await done).toMatchObject({ id: accepted.ids[0], ok: true, error: null });
+    expect(failures).toEqual(['deadlock detected', 'deadlock detected']);
+    const { rows } = await store.db.query(
+      'SELECT processed, status, properties FROM ferry.events WHERE id = $1',
+      [accepted.ids[0]],
+    );
+    expect(rows[0]).toMatchObject({
+      processed: true,
+      status: 'processed',
+      properties: { normalized: { duration: 3 } },
+    });
+  });
+
+  it('records the final failure once retries are exhausted', async () => {
+    const { events, bus, state, jobs: queue } = await compose();
+    events.attach(queue);
+    state.failures = Number.POSITIVE_INFINITY;
+    const limit = env.config.jobs.retry_limit;
+    const final = bus.next('job:failed', (e) => e.retryCount === limit);
+    const accepted = await events.submit(null, [event('doomed')]);
+    await final;
+    const { rows } = await store.db.query(
+      'SELECT processed, status, processing_error FROM ferry.events WHERE id = $1',
+      [accepted.ids[0]],
+    );
+    expect(rows[0]).toEqual({
+      processed: false,
+      status: 'failed',
+      processing_error: `processing failed after ${limit + 1} attempts: deadlock detected`,
+    });
+  });
+
+  it('keeps events accepted without a job, and the sweeper enqueues them', async () => {
+    const { events, bus, jobs: queue } = await compose();
+    // Not attached to the queue yet: submits store events for the sweeper.
+    const accepted = await events.submit(null, [event('later-1'), event('later-2')]);
+    expect(accepted).toMatchObject({ status: 'stored', taskId: null });
+    await store.db.query(`UPDATE ferry.events SET created_at = now() - interval '1 minute'`);
+    events.attach(queue);
+    const done = bus.next('event:processed', (e) => e.id === accepted.ids[1]);
+    expect(await events.sweep()).toBe(2);
+    await done;
+    expect(await events.sweep()).toBe(0);
+  });
+});
