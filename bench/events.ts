@@ -102,7 +102,11 @@ async function signIn(client: Client): Promise<string> {
   if (registered.status !== 201) {
     throw new Error(`register answered ${registered.status}: ${registered.body}`);
   }
-  const login = await client.request('POST', '/api/auth/login', JSON.stringify({ email, password }));
+  const login = await client.request(
+    'POST',
+    '/api/auth/login',
+    JSON.stringify({ email, password }),
+  );
   if (login.status !== 200) throw new Error(`login answered ${login.status}: ${login.body}`);
   return (JSON.parse(login.body) as { access_token: string }).access_token;
 }

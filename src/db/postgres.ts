@@ -35,6 +35,13 @@ export function makePostgresDb(options: PostgresOptions): Db {
     async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
       const client = await pool.connect();
       let broken = false;
+      // A checked-out client has no pool listener: a connection killed between statements would
+      // otherwise be an uncaught 'error' and take the process down.
+      const onError = (error: Error): void => {
+        broken = true;
+        report(error);
+      };
+      client.on('error', onError);
       try {
         await client.query('BEGIN');
         const tx: Queryable = {
@@ -55,6 +62,7 @@ export function makePostgresDb(options: PostgresOptions): Db {
         });
         throw error;
       } finally {
+        client.off('error', onError);
         client.release(broken);
       }
     },
