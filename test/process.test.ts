@@ -82,6 +82,30 @@ describe('ferry start on the embedded store', () => {
     expect((await fetch(`${url}/health`)).status).toBe(200);
   });
 
+  it('creates an admin with `ferry users create-admin` who can log in and use admin routes', async () => {
+    const env = await nodeEnv('pglite');
+    const create = spawnTracked(
+      cli,
+      ['users', 'create-admin', '--email', 'root@example.com', '--password-stdin'],
+      env,
+    );
+    create.proc.stdin.end('analytical1\n');
+    expect(await create.exited).toBe(0);
+    expect(create.stdout()).toMatch(/created admin root <root@example.com>/);
+    const node = spawnTracked(cli, ['start'], env);
+    const [, url] = await node.waitFor(/listening on (http:\/\/\S+)/, 45_000);
+    const login = await fetch(`${url}/api/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: 'root@example.com', password: 'analytical1' }),
+    });
+    const { access_token } = (await login.json()) as { access_token: string };
+    const metrics = await fetch(`${url}/metrics`, {
+      headers: { authorization: `Bearer ${access_token}` },
+    });
+    expect(metrics.status).toBe(200);
+  });
+
   it('refuses a bad configuration at start, naming the key and the fix', async () => {
     const env = await nodeEnv('pglite');
     const node = spawnTracked(cli, ['start'], { ...env, FERRY_HTTP_PORT: 'eighty' });

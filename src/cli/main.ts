@@ -6,6 +6,7 @@ import { loadConfig, maskedConfig, type Config } from '../config/index.ts';
 import { migrate, openStore } from '../db/index.ts';
 import { errorCodes, FerryError, isFerryError, isStoreUnavailable } from '../errors/index.ts';
 import { printConfig } from './print-config.ts';
+import { createAdmin } from './users.ts';
 
 const usage = `ferry ${version} — verified file and event transport
 
@@ -13,6 +14,7 @@ Usage:
   ferry start [--port N] [--host H] [--data-dir DIR] [--role all|api|worker] [--config FILE]
   ferry migrate [--data-dir DIR] [--config FILE]
   ferry config print [--json] [--config FILE]
+  ferry users create-admin --email E (--password P | --password-stdin) [--username U]
   ferry version
 
 Configuration: defaults → ferry.config.{yaml,json} → FERRY_* env → flags (docs/configuration.md).`;
@@ -24,6 +26,10 @@ const options = {
   role: { type: 'string' },
   config: { type: 'string' },
   json: { type: 'boolean' },
+  email: { type: 'string' },
+  username: { type: 'string' },
+  password: { type: 'string' },
+  'password-stdin': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -54,6 +60,14 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     case 'migrate':
       return runMigrate(load());
+    case 'users':
+      if (sub !== 'create-admin') break;
+      return createAdmin(load(), {
+        email: values.email,
+        username: values.username,
+        password: values.password,
+        passwordStdin: values['password-stdin'] === true,
+      });
     case 'start':
       return runStart(load());
   }
