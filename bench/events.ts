@@ -261,7 +261,7 @@ async function measure(ferry: Ferry, kind: StoreKind, report: Report): Promise<v
     // Warm-up (JIT, plan caches, pool connections), processed before any timer starts.
     const warm = [
       await submitRun(client, token, '/api/v1/events', singleBody, warmup.singles, 32, 60_000),
-      await submitRun(client, token, '/api/v1/events/batch', batchBody, warmup.batches, 1, 60_000),
+      await submitRun(client, token, '/api/v1/events/batch', batchBody, warmup.batches, 2, 60_000),
     ];
     const warmIds = warm.flatMap((r) => r.ids);
     if (!(await w.until(warmIds, processTimeoutMs)).complete) {
@@ -312,12 +312,13 @@ async function measure(ferry: Ferry, kind: StoreKind, report: Report): Promise<v
         `${percentile(batches.latencies, 0.5).toFixed(1)} ms, p99 ` +
         `${percentile(batches.latencies, 0.99).toFixed(1)} ms)`,
     );
+    const unsent = singles.unsent + batches.unsent;
     report.note(
       `${name}: accepted ${accepted.length}, processed ${processed}` +
-        `${end.complete ? '' : ` (stopped waiting after ${processTimeoutMs} ms)`}, failed ` +
-        `processing ${w.failed}, non-202 answers ${nonAccepted}` +
-        `${singles.unsent + batches.unsent > 0 ? `, not sent (time limit) ${singles.unsent + batches.unsent} requests` : ''}; ` +
-        `API: unprocessed_count ${api.unprocessed_count}, total_count ${api.total_count} ` +
+        (end.complete ? '' : ` (stopped waiting after ${processTimeoutMs} ms)`) +
+        `, failed processing ${w.failed}, non-202 answers ${nonAccepted}` +
+        (unsent > 0 ? `, requests not sent (time limit) ${unsent}` : '') +
+        `; API: unprocessed_count ${api.unprocessed_count}, total_count ${api.total_count} ` +
         `(= ${warmIds.length} warm-up + ${accepted.length}), ` +
         `distinct ids ${new Set([...warmIds, ...accepted]).size}`,
     );
@@ -373,7 +374,8 @@ export const eventsBenchmark: Benchmark = {
     `in-process Ferry over HTTP on loopback: ${single.total} single submits from ` +
     `${single.clients} keep-alive clients, ${batch.batches} batches of ${batch.size} from ` +
     `${batch.clients} clients, then until all are processed; on a fresh PGlite data dir and a ` +
-    'fresh PostgreSQL database; after a warm-up',
+    `fresh PostgreSQL database; after a warm-up (${warmup.singles} single submits, ` +
+    `${warmup.batches} batches, all processed before the timers start)`,
   async run(report) {
     await runOn('pglite', report);
     await runOn('postgres', report);

@@ -8,11 +8,7 @@ import { FerryError, isFerryError, isStoreUnavailable } from '../errors/index.ts
 const storeRetryAfterSeconds = 5;
 
 /** Turns any thrown value into the FerryError the client will see. */
-export function toFerryError(
-  error: unknown,
-  request: FastifyRequest,
-  bodyLimit: number,
-): FerryError {
+export function toFerryError(error: unknown, request: FastifyRequest): FerryError {
   if (isFerryError(error)) return error;
   const fe = error as Partial<FastifyError> & Error;
   if (fe.validation) {
@@ -25,7 +21,9 @@ export function toFerryError(
   }
   switch (fe.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return new FerryError('FERRY_ERR_PAYLOAD_TOO_LARGE', { limit: bodyLimit });
+      return new FerryError('FERRY_ERR_PAYLOAD_TOO_LARGE', {
+        limit: request.routeOptions.bodyLimit,
+      });
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return new FerryError('FERRY_ERR_UNSUPPORTED_MEDIA_TYPE', {
         contentType: request.headers['content-type'] ?? 'none',

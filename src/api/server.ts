@@ -58,7 +58,7 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
   });
 
   app.setErrorHandler(function handleError(error, request, reply) {
-    const ferryError = toFerryError(error, request, deps.bodyLimit);
+    const ferryError = toFerryError(error, request);
     if (ferryError.status >= 500) {
       request.log.error(
         { err: ferryError.cause ?? error, code: ferryError.code },

@@ -31,8 +31,8 @@ export const errorCodes = {
   },
   FERRY_ERR_PAYLOAD_TOO_LARGE: {
     status: 413,
-    message: 'The request body exceeds the limit of {limit} bytes.',
-    fix: 'Send a smaller body, or raise http.body_limit_bytes.',
+    message: 'The request body exceeds this route’s limit of {limit} bytes.',
+    fix: 'Send a smaller body or split a batch; most routes follow http.body_limit_bytes, event submits have their own limits (docs/events.md).',
   },
   FERRY_ERR_BAD_REQUEST: {
     status: 400,

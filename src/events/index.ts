@@ -8,6 +8,7 @@ export {
   type EventFilter,
 } from './store.ts';
 export {
+  unstorableText,
   validationError,
   normalizeValue,
   normalizedProperties,

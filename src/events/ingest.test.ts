@@ -117,9 +117,9 @@ describe.each(storeKinds)('event processing on %s', (kind) => {
     events.attach(queue);
     state.failures = Number.POSITIVE_INFINITY;
     const limit = env.config.jobs.retry_limit;
-    const final = bus.next('job:failed', (e) => e.retryCount === limit);
+    const final = bus.next('event:processed', (e) => !e.ok);
     const accepted = await events.submit(null, [event('doomed')]);
-    await final;
+    expect(await final).toMatchObject({ id: accepted.ids[0], ok: false });
     const { rows } = await store.db.query(
       'SELECT processed, status, processing_error FROM ferry.events WHERE id = $1',
       [accepted.ids[0]],
@@ -131,11 +131,23 @@ describe.each(storeKinds)('event processing on %s', (kind) => {
     });
   });
 
+  it('still stores an event (status stored) when the queue refuses the job', async () => {
+    const { events, jobs: queue } = await compose();
+    // A queue that refuses every send, while the store works.
+    events.attach({ ...queue, send: () => Promise.reject(new Error('queue refused')) });
+    const accepted = await events.submit(null, [event('no-queue')]);
+    expect(accepted).toMatchObject({ status: 'stored', taskId: expect.any(String) });
+    const { rows } = await store.db.query('SELECT status FROM ferry.events WHERE id = $1', [
+      accepted.ids[0],
+    ]);
+    expect(rows[0]).toEqual({ status: 'stored' });
+  });
+
   it('keeps events accepted without a job, and the sweeper enqueues them', async () => {
     const { events, bus, jobs: queue } = await compose();
     // Not attached to the queue yet: submits store events for the sweeper.
     const accepted = await events.submit(null, [event('later-1'), event('later-2')]);
-    expect(accepted).toMatchObject({ status: 'stored', taskId: null });
+    expect(accepted).toMatchObject({ status: 'stored', taskId: expect.any(String) });
     await store.db.query(`UPDATE ferry.events SET created_at = now() - interval '1 minute'`);
     events.attach(queue);
     const done = bus.next('event:processed', (e) => e.id === accepted.ids[1]);

@@ -1,20 +1,22 @@
 /**
- * Event ingestion: accept (durably, before the 202), process in batches as jobs, and sweep up
- * anything accepted without a job. No HTTP here.
+ * Event ingestion: accept durably before the 202, then process in batches. Accepted events are
+ * `enqueued` rows; a drain job (at most one waiting, pg-boss `short`) takes them in batches of
+ * `drainBatch` with SKIP LOCKED, so a burst of single submits is processed a batch at a time.
+ * No HTTP here.
  */
 import { randomUUID } from 'node:crypto';
 import type { Db, Queryable } from '../db/index.ts';
 import { isStoreUnavailable } from '../errors/index.ts';
-import { defineJob, type JobDefinition, type Jobs } from '../jobs/index.ts';
+import { defineJob, type JobContext, type JobDefinition, type Jobs } from '../jobs/index.ts';
 import type { Bus, FerryEvents } from '../live/bus.ts';
 import { normalizedProperties, validationError } from './normalize.ts';
 import { insertEvents, knownMessageIds, recordMessageIds, type NewEvent } from './store.ts';
 
 /** What one submit produced, per input position. */
 export interface Accepted {
-  /** Event id for each input (the original one for a duplicate message_id). */
+  /** Event id for each input (the original one for a repeated message_id). */
   ids: number[];
-  /** The processing job's id (null when the events wait for the sweeper). */
+  /** Identifies this submit's events (`task_id` in the API); null for pure duplicates. */
   taskId: string | null;
   status: 'enqueued' | 'stored' | 'duplicate';
 }
@@ -29,29 +31,25 @@ export interface EventsDeps {
 }
 
 class MessageIdRace extends Error {}
+/** The store took the events but the queue refused the wake-up job. */
+class QueueRefused extends Error {}
 
+/** Events processed per transaction. */
+const drainBatch = 500;
 /** Events older than this while still `stored` are picked up by the sweeper. */
 const sweepGraceSeconds = 5;
-/** An `enqueued` event this old whose job is gone gets a new job (processing is idempotent). */
-const staleJobSeconds = 20 * 60;
-const sweepBatch = 500;
+const drainKey = 'events';
 
 export function makeEvents(deps: EventsDeps) {
   const { db, bus, now, log } = deps;
   let jobs: Jobs | undefined;
 
-  const processJob = defineJob<{ event_ids: number[] }>({
+  const drainJob = defineJob<object>({
     name: 'events.process',
-    async handler(job) {
-      try {
-        await processEvents(job.data.event_ids);
-      } catch (error) {
-        if (job.retryCount >= deps.retryLimit && !isStoreUnavailable(error)) {
-          await recordFinalFailure(job.data.event_ids, error);
-        }
-        throw error;
-      }
-    },
+    // `short`: at most one drain job waits; a running one never blocks the next (a job left
+    // `active` by a lost connection would otherwise hold every event until its heartbeat lapsed).
+    policy: { queuePolicy: 'short', batchSize: 1 },
+    handler: (job) => drain(job),
   });
 
   const sweepJob = defineJob<object>({
@@ -63,8 +61,46 @@ export function makeEvents(deps: EventsDeps) {
     },
   });
 
-  /** Processes a batch in one transaction; each event gets its own outcome. */
-  async function processEvents(ids: readonly number[]): Promise<void> {
+  /** Wakes the drain job (a no-op when one is already queued). */
+  async function wake(queue: Jobs, tx?: Queryable): Promise<void> {
+    try {
+      await queue.send(drainJob, {}, { singletonKey: drainKey, ...(tx ? { tx } : {}) });
+    } catch (error) {
+      if (isStoreUnavailable(error)) throw error;
+      throw new QueueRefused((error as Error).message, { cause: error });
+    }
+  }
+
+  /** Processes every enqueued event, a batch per transaction, until none is left. */
+  async function drain(job: JobContext<object>): Promise<{ processed: number }> {
+    let processed = 0;
+    for (;;) {
+      let batch: number[] = [];
+      try {
+        batch = await processBatch((ids) => (batch = ids));
+      } catch (error) {
+        // Retries are pg-boss's (jobs.retry_*); the last attempt records the failure on the
+        // batch it could not process, so those events stop waiting, and goes on with the rest.
+        if (job.retryCount < deps.retryLimit || isStoreUnavailable(error) || batch.length === 0)
+          throw error;
+        const message = `processing failed after ${deps.retryLimit + 1} attempts: ${(error as Error).message}`;
+        await markFailed(
+          db,
+          batch.map((id) => ({ id, err: message })),
+        );
+        for (const id of batch)
+          bus.emit('event:processed', { id, userId: null, ok: false, error: message });
+        // The rest have not had their attempts yet: a fresh drain job takes them.
+        if (jobs) await wake(jobs);
+        return { processed };
+      }
+      processed += batch.length;
+      if (batch.length < drainBatch) return { processed };
+    }
+  }
+
+  /** One batch in one transaction; each event gets its own outcome. Returns the ids taken. */
+  async function processBatch(taken: (ids: number[]) => void): Promise<number[]> {
     const at = now();
     const outcomes = await db.transaction(async (tx) => {
       const { rows } = await tx.query<{
@@ -76,9 +112,10 @@ export function makeEvents(deps: EventsDeps) {
         user_properties: unknown;
       }>(
         `SELECT id::int AS id, user_id, event_name, event_type, payload, user_properties FROM ferry.events
-         WHERE id = ANY($1::bigint[]) AND NOT processed AND processing_error IS NULL ORDER BY id FOR UPDATE`,
-        [ids],
+         WHERE status = 'enqueued' ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`,
+        [drainBatch],
       );
+      taken(rows.map((r) => r.id));
       const done: { id: number; props: unknown }[] = [];
       const failed: { id: number; err: string }[] = [];
       for (const row of rows) {
@@ -92,11 +129,8 @@ export function makeEvents(deps: EventsDeps) {
       }
       await markProcessed(tx, done, at);
       await markFailed(tx, failed);
-      return rows.map((r) => ({
-        id: r.id,
-        userId: r.user_id,
-        error: failed.find((f) => f.id === r.id)?.err ?? null,
-      }));
+      const errors = new Map(failed.map((f) => [f.id, f.err]));
+      return rows.map((r) => ({ id: r.id, userId: r.user_id, error: errors.get(r.id) ?? null }));
     });
     for (const o of outcomes)
       bus.emit('event:processed', {
@@ -105,27 +139,17 @@ export function makeEvents(deps: EventsDeps) {
         ok: o.error === null,
         error: o.error,
       });
+    return outcomes.map((o) => o.id);
   }
 
-  async function recordFinalFailure(ids: readonly number[], error: unknown): Promise<void> {
-    const message = `processing failed after ${deps.retryLimit + 1} attempts: ${(error as Error).message}`;
-    await markFailed(
-      db,
-      ids.map((id) => ({ id, err: message })),
-    ).catch((e: unknown) => {
-      log.warn({ err: e }, 'could not record final event processing failure');
-    });
-  }
-
-  /** Accepts events durably. With a job when possible, else `stored` for the sweeper. */
+  /** Accepts events durably: with a wake-up job when possible, else `stored` for the sweeper. */
   async function submit(userId: number | null, inputs: readonly NewEvent[]): Promise<Accepted> {
     for (let attempt = 0; ; attempt++) {
       try {
         return await accept(userId, inputs, jobs);
       } catch (error) {
         if (error instanceof MessageIdRace && attempt < 2) continue;
-        if (isStoreUnavailable(error) || !jobs) throw error;
-        // The store works but the queue refused: keep the events; the sweeper sends them.
+        if (!(error instanceof QueueRefused)) throw error;
         log.warn({ err: error }, 'events stored without a job; the sweeper will enqueue them');
         return accept(userId, inputs, undefined);
       }
@@ -144,7 +168,7 @@ export function makeEvents(deps: EventsDeps) {
         userKey,
         inputs.flatMap((e) => (e.message_id ? [e.message_id] : [])),
       );
-      // Positions to insert: not seen before, and not a repeat of an earlier item in this batch.
+      // Positions to insert: not seen before, and not a repeat of an earlier item of this batch.
       const firstOf = new Map<string, number>();
       const fresh: number[] = [];
       inputs.forEach((e, i) => {
@@ -152,80 +176,63 @@ export function makeEvents(deps: EventsDeps) {
         if (e.message_id) firstOf.set(e.message_id, i);
         fresh.push(i);
       });
+      const idOf = (e: NewEvent, i: number, inserted: Map<number, number>): number =>
+        inserted.get(i) ??
+        known.get(e.message_id ?? '')?.eventId ??
+        inserted.get(firstOf.get(e.message_id ?? '') ?? -1) ??
+        0;
       if (fresh.length === 0) {
-        const first = known.get(inputs[0]?.message_id ?? '');
+        const original = known.get(inputs[0]?.message_id ?? '');
         return {
-          ids: inputs.map((e) => known.get(e.message_id ?? '')?.eventId ?? 0),
-          taskId: first?.taskId ?? null,
+          ids: inputs.map((e, i) => idOf(e, i, new Map())),
+          taskId: original?.taskId ?? null,
           status: 'duplicate' as const,
         };
       }
-      const taskId = queue ? randomUUID() : null;
+      const taskId = randomUUID();
+      const status = queue ? ('enqueued' as const) : ('stored' as const);
       const newIds = await insertEvents(
         tx,
         fresh.map((i) => inputs[i] as NewEvent),
-        queue ? 'enqueued' : 'stored',
+        status,
         taskId,
       );
-      const idAt = new Map(fresh.map((pos, k) => [pos, newIds[k] ?? 0]));
+      const inserted = new Map(fresh.map((pos, k) => [pos, newIds[k] ?? 0]));
       const pairs = fresh.flatMap((pos) => {
         const messageId = inputs[pos]?.message_id;
-        return messageId ? [{ messageId, eventId: idAt.get(pos) ?? 0 }] : [];
+        return messageId ? [{ messageId, eventId: inserted.get(pos) ?? 0 }] : [];
       });
       if ((await recordMessageIds(tx, userKey, pairs)).length > 0) throw new MessageIdRace();
-      if (queue && taskId) await queue.send(processJob, { event_ids: newIds }, { id: taskId, tx });
-      const ids = inputs.map(
-        (e, i) =>
-          idAt.get(i) ??
-          known.get(e.message_id ?? '')?.eventId ??
-          idAt.get(firstOf.get(e.message_id ?? '') ?? -1) ??
-          0,
-      );
-      return { ids, taskId, status: queue ? ('enqueued' as const) : ('stored' as const) };
+      if (queue) await wake(queue, tx);
+      return { ids: inputs.map((e, i) => idOf(e, i, inserted)), taskId, status };
     });
     if (accepted.status !== 'duplicate')
       bus.emit('event:accepted', { ids: accepted.ids, userId, taskId: accepted.taskId });
     return accepted;
   }
 
-  /** Gives a job to events accepted without one (or whose job vanished). Idempotent. */
+  /** Moves `stored` events into the drain and wakes it when anything waits. Idempotent. */
   async function sweep(): Promise<number> {
     const queue = jobs;
     if (!queue) return 0;
-    let total = 0;
-    for (;;) {
-      const moved = await db.transaction(async (tx) => {
-        const { rows } = await tx.query<{ id: number }>(
-          `SELECT id::int AS id FROM ferry.events
-           WHERE (status = 'stored' AND created_at < now() - make_interval(secs => $1))
-              OR (status = 'enqueued' AND created_at < now() - make_interval(secs => $2))
-           ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED`,
-          [sweepGraceSeconds, staleJobSeconds, sweepBatch],
-        );
-        if (rows.length === 0) return 0;
-        const ids = rows.map((r) => r.id);
-        const taskId = randomUUID();
-        await tx.query(
-          `UPDATE ferry.events SET status = 'enqueued', task_id = $2 WHERE id = ANY($1::bigint[])`,
-          [ids, taskId],
-        );
-        await queue.send(processJob, { event_ids: ids }, { id: taskId, tx });
-        return ids.length;
-      });
-      total += moved;
-      if (moved < sweepBatch) return total;
-    }
+    const { rowCount } = await db.query(
+      `UPDATE ferry.events SET status = 'enqueued'
+       WHERE status = 'stored' AND created_at < now() - make_interval(secs => $1)`,
+      [sweepGraceSeconds],
+    );
+    const waiting = await db.query(`SELECT 1 FROM ferry.events WHERE status = 'enqueued' LIMIT 1`);
+    if (waiting.rows.length > 0) await wake(queue);
+    return rowCount;
   }
 
   return {
     /** Job definitions to register; call `attach(jobs)` once the queue exists. */
-    definitions: [processJob, sweepJob] as JobDefinition<never>[],
+    definitions: [drainJob, sweepJob] as JobDefinition<never>[],
     attach(queue: Jobs) {
       jobs = queue;
     },
     submit,
     sweep,
-    processEvents,
   };
 }
 

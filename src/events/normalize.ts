@@ -83,3 +83,19 @@ export function normalizedProperties(
     user_properties: userProperties ?? {},
   };
 }
+
+// NUL, and UTF-16 surrogates without their pair: JSON allows them, PostgreSQL text and jsonb do not.
+// eslint-disable-next-line no-control-regex -- matching NUL is the point
+const unstorable = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/** The path (e.g. `payload.a.0`) of the first string PostgreSQL cannot store, if any. */
+export function unstorableText(value: unknown, path: string): string | undefined {
+  if (typeof value === 'string') return unstorable.test(value) ? path : undefined;
+  if (typeof value !== 'object' || value === null) return undefined;
+  for (const [key, child] of Object.entries(value)) {
+    if (unstorable.test(key)) return `${path}.${key}`;
+    const found = unstorableText(child, `${path}.${key}`);
+    if (found) return found;
+  }
+  return undefined;
+}

@@ -233,6 +233,19 @@ describe.each(storeKinds)('accounts API on %s', (kind) => {
     expect(
       (await post('/api/auth/refresh', { refresh_token: tokens.refresh_token })).statusCode,
     ).toBe(401);
+    // Without a body, logout ends the login the access token belongs to.
+    const third = await post('/api/auth/login', {
+      email: 'bye@example.com',
+      password: 'correct horse 1',
+    });
+    const thirdToken = third.json<{ access_token: string }>().access_token;
+    const bare = await app.inject({
+      method: 'POST',
+      url: '/api/auth/logout',
+      headers: { authorization: `Bearer ${thirdToken}` },
+    });
+    expect(bare.statusCode).toBe(200);
+    expect((await me(thirdToken)).statusCode).toBe(401);
     // Another login of the same user is a separate family and survives.
     expect((await me(other.json<{ access_token: string }>().access_token)).statusCode).toBe(200);
   });

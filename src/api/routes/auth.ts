@@ -38,8 +38,6 @@ const Login = Type.Object(
 );
 
 const RefreshBody = Type.Object({ refresh_token: Type.String({ minLength: 1, maxLength: 512 }) });
-const LogoutBody = Type.Object({ refresh_token: Type.Optional(Type.String({ maxLength: 512 })) });
-
 const Tokens = Type.Object({
   access_token: Type.String(),
   refresh_token: Type.String(),
@@ -121,10 +119,18 @@ export function authRoutes(deps: { accounts: Accounts }) {
 
       app.post(
         `${prefix}/logout`,
-        { config: { access: 'user' }, schema: { tags, hide, body: Type.Optional(LogoutBody) } },
+        // The body is optional (`{refresh_token}`), so it is checked here rather than by a schema.
+        { config: { access: 'user' }, schema: { tags, hide } },
         async function logout(request) {
-          const body = request.body as Static<typeof LogoutBody> | undefined;
-          await accounts.logout(request.principal as Principal, body?.refresh_token);
+          const token = (request.body as { refresh_token?: unknown } | undefined)?.refresh_token;
+          if (token !== undefined && typeof token !== 'string') {
+            throw new FerryError(
+              'FERRY_ERR_VALIDATION',
+              { summary: 'body.refresh_token must be a string' },
+              { extra: { errors: [{ field: 'body.refresh_token', message: 'must be a string' }] } },
+            );
+          }
+          await accounts.logout(request.principal as Principal, token);
           return { message: 'Successfully logged out' };
         },
       );

@@ -111,6 +111,26 @@ describe.each(storeKinds)('events API on %s', (kind) => {
     expect(missing.json()).toMatchObject({ errors: [{ field: 'body.event_name' }] });
     const long = await submit({ event_name: 'x'.repeat(256), event_type: 'x' });
     expect(long.statusCode).toBe(422);
+    const nul = await submit({
+      event_name: 'a',
+      event_type: 'b',
+      payload: { note: 'bad\u0000byte' },
+    });
+    expect(nul.statusCode).toBe(422);
+    expect(nul.json()).toMatchObject({ errors: [{ field: 'body.payload.note' }] });
+    const batchNul = await app.inject({
+      method: 'POST',
+      url: '/api/v1/events/batch',
+      headers: alice,
+      payload: {
+        events: [
+          { event_name: 'a', event_type: 'b' },
+          { event_name: 'lone\ud800', event_type: 'b' },
+        ],
+      },
+    });
+    expect(batchNul.statusCode).toBe(422);
+    expect(batchNul.json()).toMatchObject({ errors: [{ field: 'body.events.1.event_name' }] });
     const notObject = await submit({ event_name: 'a', event_type: 'b', payload: [1, 2] });
     expect(notObject.statusCode).toBe(422);
     const malformed = await app.inject({
@@ -228,8 +248,10 @@ describe.each(storeKinds)('events API on %s', (kind) => {
       processed: false,
       processing_error: 'Payload exceeds max nesting depth (10)',
     });
-    const [job] = await ferry.jobs.boss.findJobs('events.process', { id: deep.task_id });
-    expect(job?.state).toBe('completed');
+    const { rows } = await ferry.store.db.query('SELECT status FROM ferry.events WHERE id = $1', [
+      deep.event_id,
+    ]);
+    expect(rows[0]).toEqual({ status: 'failed' });
   });
 
   it('keeps users apart: 403 for another user’s event, 404 for none, own lists and counts', async () => {

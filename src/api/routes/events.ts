@@ -9,6 +9,7 @@ import {
   countEvents,
   getEvent,
   listEvents,
+  unstorableText,
   type EventRow,
   type Events,
   type NewEvent,
@@ -66,6 +67,20 @@ function toNew(input: EventIn, request: FastifyRequest, userId: number | null): 
   };
 }
 
+/** 422 for text PostgreSQL cannot store (NUL, lone surrogates), named like schema errors. */
+function refuseUnstorable(inputs: readonly EventIn[], prefix: (index: number) => string): void {
+  inputs.forEach((input, index) => {
+    const field = unstorableText(input, prefix(index));
+    if (!field) return;
+    const message = 'contains a NUL character or an unpaired surrogate, which cannot be stored';
+    throw new FerryError(
+      'FERRY_ERR_VALIDATION',
+      { summary: `${field} ${message}` },
+      { extra: { errors: [{ field, message }] } },
+    );
+  });
+}
+
 function show(row: EventRow) {
   return {
     ...row,
@@ -97,6 +112,7 @@ export function eventRoutes(deps: EventRouteDeps) {
         schema: { tags, body: EventIn },
       },
       async function submit(request, reply) {
+        refuseUnstorable([request.body as EventIn], () => 'body');
         const accepted = await events.submit(ownerOf(request), [
           toNew(request.body as EventIn, request, ownerOf(request)),
         ]);
@@ -117,9 +133,9 @@ export function eventRoutes(deps: EventRouteDeps) {
       { config: { access: 'user' }, bodyLimit: deps.batchBodyLimit, schema: { tags, body: Batch } },
       async function submitBatch(request, reply) {
         const owner = ownerOf(request);
-        const inputs = (request.body as Static<typeof Batch>).events.map((e) =>
-          toNew(e, request, owner),
-        );
+        const items = (request.body as Static<typeof Batch>).events;
+        refuseUnstorable(items, (i) => `body.events.${i}`);
+        const inputs = items.map((e) => toNew(e, request, owner));
         const accepted = await events.submit(owner, inputs);
         return reply.status(202).send({
           event_count: inputs.length,
