@@ -131,16 +131,20 @@ describe.each(storeKinds)('event processing on %s', (kind) => {
     });
   });
 
-  it('still stores an event (status stored) when the queue refuses the job', async () => {
-    const { events, jobs: queue } = await compose();
+  it('answers "stored" when the drain cannot be woken, and the sweeper wakes it later', async () => {
+    const { events, bus, jobs: queue } = await compose();
     // A queue that refuses every send, while the store works.
     events.attach({ ...queue, send: () => Promise.reject(new Error('queue refused')) });
-    const accepted = await events.submit(null, [event('no-queue')]);
+    const accepted = await events.submit(null, [event('no-wake')]);
     expect(accepted).toMatchObject({ status: 'stored', taskId: expect.any(String) });
     const { rows } = await store.db.query('SELECT status FROM ferry.events WHERE id = $1', [
       accepted.ids[0],
     ]);
-    expect(rows[0]).toEqual({ status: 'stored' });
+    expect(rows[0]).toEqual({ status: 'enqueued' });
+    events.attach(queue);
+    const done = bus.next('event:processed', (e) => e.id === accepted.ids[0]);
+    await events.sweep();
+    expect(await done).toMatchObject({ ok: true });
   });
 
   it('keeps events accepted without a job, and the sweeper enqueues them', async () => {

@@ -31,8 +31,6 @@ export interface EventsDeps {
 }
 
 class MessageIdRace extends Error {}
-/** The store took the events but the queue refused the wake-up job. */
-class QueueRefused extends Error {}
 
 /** Events processed per transaction. */
 const drainBatch = 500;
@@ -61,14 +59,9 @@ export function makeEvents(deps: EventsDeps) {
     },
   });
 
-  /** Wakes the drain job (a no-op when one is already queued). */
-  async function wake(queue: Jobs, tx?: Queryable): Promise<void> {
-    try {
-      await queue.send(drainJob, {}, { singletonKey: drainKey, ...(tx ? { tx } : {}) });
-    } catch (error) {
-      if (isStoreUnavailable(error)) throw error;
-      throw new QueueRefused((error as Error).message, { cause: error });
-    }
+  /** Wakes the drain job (a no-op when one is already waiting). */
+  async function wake(queue: Jobs): Promise<void> {
+    await queue.send(drainJob, {}, { singletonKey: drainKey });
   }
 
   /** Processes every enqueued event, a batch per transaction, until none is left. */
@@ -142,24 +135,35 @@ export function makeEvents(deps: EventsDeps) {
     return outcomes.map((o) => o.id);
   }
 
-  /** Accepts events durably: with a wake-up job when possible, else `stored` for the sweeper. */
+  /**
+   * Accepts events durably (committed before this returns), then wakes the drain job. The wake
+   * is sent after the commit, not inside it: every submit's transaction would otherwise wait on
+   * the others' uncommitted wake-up row (one waiting job per queue), serializing all submits.
+   * A wake that fails leaves the events `enqueued`; the sweeper wakes the drain within a minute.
+   */
   async function submit(userId: number | null, inputs: readonly NewEvent[]): Promise<Accepted> {
-    for (let attempt = 0; ; attempt++) {
+    let accepted: Accepted | undefined;
+    for (let attempt = 0; !accepted; attempt++) {
       try {
-        return await accept(userId, inputs, jobs);
+        accepted = await accept(userId, inputs, jobs !== undefined);
       } catch (error) {
-        if (error instanceof MessageIdRace && attempt < 2) continue;
-        if (!(error instanceof QueueRefused)) throw error;
-        log.warn({ err: error }, 'events stored without a job; the sweeper will enqueue them');
-        return accept(userId, inputs, undefined);
+        if (!(error instanceof MessageIdRace) || attempt >= 2) throw error;
       }
+    }
+    if (accepted.status !== 'enqueued' || !jobs) return accepted;
+    try {
+      await wake(jobs);
+      return accepted;
+    } catch (error) {
+      log.warn({ err: error }, 'events stored but the drain job was not woken; the sweeper will');
+      return { ...accepted, status: 'stored' };
     }
   }
 
   async function accept(
     userId: number | null,
     inputs: readonly NewEvent[],
-    queue: Jobs | undefined,
+    queued: boolean,
   ): Promise<Accepted> {
     const userKey = userId ?? 0;
     const accepted = await db.transaction(async (tx) => {
@@ -190,7 +194,7 @@ export function makeEvents(deps: EventsDeps) {
         };
       }
       const taskId = randomUUID();
-      const status = queue ? ('enqueued' as const) : ('stored' as const);
+      const status = queued ? ('enqueued' as const) : ('stored' as const);
       const newIds = await insertEvents(
         tx,
         fresh.map((i) => inputs[i] as NewEvent),
@@ -203,7 +207,6 @@ export function makeEvents(deps: EventsDeps) {
         return messageId ? [{ messageId, eventId: inserted.get(pos) ?? 0 }] : [];
       });
       if ((await recordMessageIds(tx, userKey, pairs)).length > 0) throw new MessageIdRace();
-      if (queue) await wake(queue, tx);
       return { ids: inputs.map((e, i) => idOf(e, i, inserted)), taskId, status };
     });
     if (accepted.status !== 'duplicate')
