@@ -37,17 +37,23 @@ const drainBatch = 500;
 /** Events older than this while still `stored` are picked up by the sweeper. */
 const sweepGraceSeconds = 5;
 const drainKey = 'events';
+/** How long a wake-up this node sent is trusted to be still waiting. */
+const wakeReuseMs = 500;
 
 export function makeEvents(deps: EventsDeps) {
   const { db, bus, now, log } = deps;
   let jobs: Jobs | undefined;
+  let wokenUntil = 0;
 
   const drainJob = defineJob<object>({
     name: 'events.process',
     // `short`: at most one drain job waits; a running one never blocks the next (a job left
     // `active` by a lost connection would otherwise hold every event until its heartbeat lapsed).
     policy: { queuePolicy: 'short', batchSize: 1 },
-    handler: (job) => drain(job),
+    handler: (job) => {
+      wokenUntil = 0; // started: events committed from now on need a new wake-up
+      return drain(job);
+    },
   });
 
   const sweepJob = defineJob<object>({
@@ -61,7 +67,11 @@ export function makeEvents(deps: EventsDeps) {
 
   /** Wakes the drain job (a no-op when one is already waiting). */
   async function wake(queue: Jobs): Promise<void> {
+    // A drain job this node woke and that has not started yet will see these events too: no
+    // need to send again. Bounded in time, because that job may start on another node.
+    if (Date.now() < wokenUntil) return;
     await queue.send(drainJob, {}, { singletonKey: drainKey });
+    wokenUntil = Date.now() + wakeReuseMs;
   }
 
   /** Processes every enqueued event, a batch per transaction, until none is left. */
