@@ -143,9 +143,15 @@ describe('loadConfig', () => {
   it('masks secrets when printed', () => {
     const config = loadConfig({
       cwd: dirWith({}),
-      env: { DATABASE_URL: 'postgres://u:secret@db:5432/x' },
+      env: {
+        DATABASE_URL: 'postgres://u:hunter2pw@db:5432/x',
+        FERRY_AUTH_JWT_SECRET: 'sigkey-1234',
+      },
     });
-    expect(JSON.stringify(maskedConfig(config))).not.toContain('secret');
+    const printed = JSON.stringify(maskedConfig(config));
+    expect(printed).not.toContain('hunter2pw');
+    expect(printed).not.toContain('sigkey-1234');
     expect(maskedConfig(config).database_url).toBe('postgres://u:***@db:5432/x');
+    expect((maskedConfig(config).auth as { jwt_secret: string }).jwt_secret).toBe('***');
   });
 });
