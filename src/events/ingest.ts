@@ -70,8 +70,15 @@ export function makeEvents(deps: EventsDeps) {
     // A drain job this node woke and that has not started yet will see these events too: no
     // need to send again. Bounded in time, because that job may start on another node.
     if (Date.now() < wokenUntil) return;
-    await queue.send(drainJob, {}, { singletonKey: drainKey });
+    // Marked before sending: the drain may start (and clear the mark) before send() returns, and
+    // a mark set after that would hide the next events from a drain that already looked.
     wokenUntil = Date.now() + wakeReuseMs;
+    try {
+      await queue.send(drainJob, {}, { singletonKey: drainKey });
+    } catch (error) {
+      wokenUntil = 0;
+      throw error;
+    }
   }
 
   /** Processes every enqueued event, a batch per transaction, until none is left. */
