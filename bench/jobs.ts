@@ -3,7 +3,6 @@
  * results, bus events) costs on top of the pg-boss it wraps. Both sides get a fresh store, the
  * same no-op jobs inserted the same way, and the same batch size; only the layer differs.
  */
-import { randomBytes } from 'node:crypto';
 import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 import { PgBoss, fromPglite, type ConstructorOptions, type JobInsert } from 'pg-boss';
@@ -11,6 +10,7 @@ import { defaults } from '../src/config/index.ts';
 import { makePgliteDb, makePostgresDb, type Store } from '../src/db/index.ts';
 import { defineJob, makeJobs } from '../src/jobs/index.ts';
 import { makeBus, type FerryEvents } from '../src/live/bus.ts';
+import { freshDatabase } from '../test/helpers/stores.ts';
 import type { Benchmark, Report } from './run.ts';
 
 const total = 10_000;
@@ -251,18 +251,7 @@ function postgresKit(adminUrl: string): StoreKit {
   }
 
   /** A new database per side, so neither finds the other's tables, jobs or cached plans. */
-  async function createDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
-    const name = `ferry_bench_${randomBytes(6).toString('hex')}`;
-    await withAdmin((c) => c.query(`CREATE DATABASE ${name}`));
-    const url = new URL(adminUrl);
-    url.pathname = `/${name}`;
-    return {
-      url: url.toString(),
-      async drop() {
-        await withAdmin((c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
-      },
-    };
-  }
+  const createDatabase = () => freshDatabase('ferry_bench_');
 
   return {
     kind: 'postgres',

@@ -21,8 +21,10 @@ export const storeKinds: StoreKind[] = (process.env.FERRY_TEST_STORES ?? 'pglite
   .filter((k): k is StoreKind => k === 'pglite' || k === 'postgres');
 
 /** A fresh PostgreSQL database; `drop()` removes it (skipped with FERRY_TEST_KEEP=1). */
-export async function freshDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
-  const name = `ferry_t_${randomBytes(5).toString('hex')}`;
+export async function freshDatabase(
+  prefix = 'ferry_t_',
+): Promise<{ url: string; drop: () => Promise<void> }> {
+  const name = `${prefix}${randomBytes(5).toString('hex')}`;
   await withAdmin((c) => c.query(`CREATE DATABASE ${name}`));
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
