@@ -4,9 +4,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeFerry, type Ferry } from '../src/app/index.ts';
-import { loadConfig } from '../src/config/index.ts';
 import { makePgCluster, serverBin, type PgCluster } from './helpers/pg-cluster.ts';
-import { storeKinds, tempDir } from './helpers/stores.ts';
+import { storeKinds, testEnv, type TestEnv } from './helpers/stores.ts';
 
 const bin = serverBin();
 
@@ -15,27 +14,22 @@ describe.runIf(storeKinds.includes('postgres') && bin !== undefined)(
   () => {
     let cluster: PgCluster;
     let ferry: Ferry;
-    const data = tempDir();
+    let env: TestEnv;
 
     beforeAll(async () => {
       cluster = await makePgCluster(bin ?? '');
-      const config = loadConfig({
-        cwd: data.dir,
-        env: {
-          FERRY_DATA_DIR: data.dir,
-          FERRY_HTTP_PORT: '0',
-          FERRY_LOG_LEVEL: 'silent',
-          FERRY_DATABASE_URL: cluster.url,
-          FERRY_JOBS_RETRY_DELAY_SECONDS: '1',
-        },
+      // The private cluster, not a fresh database on the shared server: this test stops it.
+      env = await testEnv('pglite', {
+        FERRY_DATABASE_URL: cluster.url,
+        FERRY_JOBS_RETRY_DELAY_SECONDS: '1',
       });
-      ferry = makeFerry(config);
+      ferry = makeFerry(env.config);
       await ferry.start();
     });
     afterAll(async () => {
       await ferry.stop();
       cluster.destroy();
-      data.remove();
+      await env.cleanup();
     });
 
     it('answers 503 + Retry-After while down, and processes every accepted event after recovery', async () => {
