@@ -14,7 +14,12 @@ const bossOptionsByStore: {
 };
 
 /** Options common to both stores: LISTEN/NOTIFY wake-ups, our own schema, no cron by default. */
-export function makeBoss(store: Store, jobs: Pick<Config['jobs'], 'heartbeat_seconds'>): PgBoss {
+export function makeBoss(
+  store: Store,
+  jobs: Pick<Config['jobs'], 'heartbeat_seconds'>,
+  /** Run pg-boss's cron timekeeper: only needed when some job definition has a `cron`. */
+  schedule: boolean,
+): PgBoss {
   // The monitor is what retries jobs of a crashed node once their heartbeat lapses; checking
   // as often as the heartbeat interval keeps that recovery within about two intervals.
   const monitorSeconds = Math.min(60, jobs.heartbeat_seconds);
@@ -25,7 +30,7 @@ export function makeBoss(store: Store, jobs: Pick<Config['jobs'], 'heartbeat_sec
     schema: 'pgboss',
     useListenNotify: true,
     // Cron schedules (job definitions with `cron`); pg-boss makes one node send each run.
-    schedule: true,
+    schedule,
     supervise: true,
     superviseIntervalSeconds: monitorSeconds,
     monitorIntervalSeconds: monitorSeconds,

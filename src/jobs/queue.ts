@@ -66,7 +66,11 @@ export interface JobsDeps {
 
 export function makeJobs(deps: JobsDeps): Jobs {
   const { store, config, definitions, bus, log } = deps;
-  const boss = makeBoss(store, config.jobs);
+  const boss = makeBoss(
+    store,
+    config.jobs,
+    definitions.some((d) => d.cron !== undefined),
+  );
   const byName = new Map(definitions.map((d) => [d.name, d]));
   const working = config.role !== 'api';
   let starting: Promise<void> | undefined;
