@@ -3,7 +3,7 @@
  * stack trace; unexpected errors are logged with the request id and answered with that id.
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { FerryError, isFerryError, isStoreUnavailable } from '../errors/index.ts';
+import { FerryError, invalidFields, isFerryError, isStoreUnavailable } from '../errors/index.ts';
 
 const storeRetryAfterSeconds = 5;
 
@@ -16,8 +16,7 @@ export function toFerryError(error: unknown, request: FastifyRequest): FerryErro
       field: fieldName(fe.validationContext, v.instancePath, v.params),
       message: v.message ?? 'is invalid',
     }));
-    const summary = errors.map((e) => `${e.field} ${e.message}`).join('; ');
-    return new FerryError('FERRY_ERR_VALIDATION', { summary }, { extra: { errors } });
+    return invalidFields(errors);
   }
   switch (fe.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':

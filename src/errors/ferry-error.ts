@@ -47,3 +47,15 @@ function stringify(value: unknown): string {
 export function isFerryError(error: unknown): error is FerryError {
   return error instanceof FerryError;
 }
+
+/** One offending field, as 422 answers list them. */
+export interface FieldProblem {
+  field: string;
+  message: string;
+}
+
+/** A 422 listing offending fields: the one shape for schema errors and checks made in code. */
+export function invalidFields(errors: readonly FieldProblem[]): FerryError {
+  const summary = errors.map((e) => `${e.field} ${e.message}`).join('; ');
+  return new FerryError('FERRY_ERR_VALIDATION', { summary }, { extra: { errors } });
+}

@@ -5,7 +5,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import Type, { type Static } from 'typebox';
 import type { Accounts, Principal, PublicUser } from '../../auth/index.ts';
-import { FerryError } from '../../errors/index.ts';
+import { FerryError, invalidFields } from '../../errors/index.ts';
 
 const User = Type.Object({
   id: Type.Integer(),
@@ -92,15 +92,7 @@ export function authRoutes(deps: { accounts: Accounts }) {
           const body = request.body as Static<typeof Login>;
           const name = body.username ?? body.email;
           if (name === undefined) {
-            throw new FerryError(
-              'FERRY_ERR_VALIDATION',
-              { summary: 'body.username or body.email is required' },
-              {
-                extra: {
-                  errors: [{ field: 'body.username', message: 'username or email is required' }],
-                },
-              },
-            );
+            throw invalidFields([{ field: 'body.username', message: 'or body.email is required' }]);
           }
           return accounts.login(name, body.password, request.ip);
         },
@@ -124,11 +116,7 @@ export function authRoutes(deps: { accounts: Accounts }) {
         async function logout(request) {
           const token = (request.body as { refresh_token?: unknown } | undefined)?.refresh_token;
           if (token !== undefined && typeof token !== 'string') {
-            throw new FerryError(
-              'FERRY_ERR_VALIDATION',
-              { summary: 'body.refresh_token must be a string' },
-              { extra: { errors: [{ field: 'body.refresh_token', message: 'must be a string' }] } },
-            );
+            throw invalidFields([{ field: 'body.refresh_token', message: 'must be a string' }]);
           }
           await accounts.logout(request.principal as Principal, token);
           return { message: 'Successfully logged out' };

@@ -4,7 +4,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import Type, { type Static } from 'typebox';
 import type { Db } from '../../db/index.ts';
-import { FerryError } from '../../errors/index.ts';
+import { FerryError, invalidFields } from '../../errors/index.ts';
 import {
   countEvents,
   getEvent,
@@ -73,11 +73,7 @@ function refuseUnstorable(inputs: readonly EventIn[], prefix: (index: number) =>
     const field = unstorableText(input, prefix(index));
     if (!field) return;
     const message = 'contains a NUL character or an unpaired surrogate, which cannot be stored';
-    throw new FerryError(
-      'FERRY_ERR_VALIDATION',
-      { summary: `${field} ${message}` },
-      { extra: { errors: [{ field, message }] } },
-    );
+    throw invalidFields([{ field, message }]);
   });
 }
 
