@@ -18,6 +18,7 @@ export interface Accepted {
   ids: number[];
   /** Identifies this submit's events (`task_id` in the API); null for pure duplicates. */
   taskId: string | null;
+  /** `stored`: committed, but the drain job could not be woken; the sweeper will wake it. */
   status: 'enqueued' | 'stored' | 'duplicate';
 }
 
@@ -34,8 +35,6 @@ class MessageIdRace extends Error {}
 
 /** Events processed per transaction. */
 const drainBatch = 500;
-/** Events older than this while still `stored` are picked up by the sweeper. */
-const sweepGraceSeconds = 5;
 const drainKey = 'events';
 /** How long a wake-up this node sent is trusted to be still waiting. */
 const wakeReuseMs = 500;
@@ -61,7 +60,7 @@ export function makeEvents(deps: EventsDeps) {
     cron: '* * * * *',
     policy: { queuePolicy: 'exclusive', retryLimit: 0 },
     async handler() {
-      return { enqueued: await sweep() };
+      return { woke: await sweep() };
     },
   });
 
@@ -162,12 +161,13 @@ export function makeEvents(deps: EventsDeps) {
     let accepted: Accepted | undefined;
     for (let attempt = 0; !accepted; attempt++) {
       try {
-        accepted = await accept(userId, inputs, jobs !== undefined);
+        accepted = await accept(userId, inputs);
       } catch (error) {
         if (!(error instanceof MessageIdRace) || attempt >= 2) throw error;
       }
     }
-    if (accepted.status !== 'enqueued' || !jobs) return accepted;
+    if (accepted.status === 'duplicate') return accepted;
+    if (!jobs) return { ...accepted, status: 'stored' };
     try {
       await wake(jobs);
       return accepted;
@@ -177,11 +177,7 @@ export function makeEvents(deps: EventsDeps) {
     }
   }
 
-  async function accept(
-    userId: number | null,
-    inputs: readonly NewEvent[],
-    queued: boolean,
-  ): Promise<Accepted> {
+  async function accept(userId: number | null, inputs: readonly NewEvent[]): Promise<Accepted> {
     const userKey = userId ?? 0;
     const accepted = await db.transaction(async (tx) => {
       const known = await knownMessageIds(
@@ -211,11 +207,9 @@ export function makeEvents(deps: EventsDeps) {
         };
       }
       const taskId = randomUUID();
-      const status = queued ? ('enqueued' as const) : ('stored' as const);
       const newIds = await insertEvents(
         tx,
         fresh.map((i) => inputs[i] as NewEvent),
-        status,
         taskId,
       );
       const inserted = new Map(fresh.map((pos, k) => [pos, newIds[k] ?? 0]));
@@ -224,25 +218,24 @@ export function makeEvents(deps: EventsDeps) {
         return messageId ? [{ messageId, eventId: inserted.get(pos) ?? 0 }] : [];
       });
       if ((await recordMessageIds(tx, userKey, pairs)).length > 0) throw new MessageIdRace();
-      return { ids: inputs.map((e, i) => idOf(e, i, inserted)), taskId, status };
+      return {
+        ids: inputs.map((e, i) => idOf(e, i, inserted)),
+        taskId,
+        status: 'enqueued' as const,
+      };
     });
     if (accepted.status !== 'duplicate')
       bus.emit('event:accepted', { ids: accepted.ids, userId, taskId: accepted.taskId });
     return accepted;
   }
 
-  /** Moves `stored` events into the drain and wakes it when anything waits. Idempotent. */
-  async function sweep(): Promise<number> {
-    const queue = jobs;
-    if (!queue) return 0;
-    const { rowCount } = await db.query(
-      `UPDATE ferry.events SET status = 'enqueued'
-       WHERE status = 'stored' AND created_at < now() - make_interval(secs => $1)`,
-      [sweepGraceSeconds],
-    );
+  /** Wakes the drain when any event waits (one whose wake-up failed, say). Returns whether it did. */
+  async function sweep(): Promise<boolean> {
+    if (!jobs) return false;
     const waiting = await db.query(`SELECT 1 FROM ferry.events WHERE status = 'enqueued' LIMIT 1`);
-    if (waiting.rows.length > 0) await wake(queue);
-    return rowCount;
+    if (waiting.rows.length === 0) return false;
+    await wake(jobs);
+    return true;
   }
 
   return {

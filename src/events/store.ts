@@ -1,33 +1,29 @@
 /** The events tables: one function per operation. */
 import type { Queryable } from '../db/index.ts';
 
-/** One event as submitted (after schema validation and defaults). */
-export interface NewEvent {
+/** The fields an event has both as submitted and as stored. */
+interface EventFields {
   user_id: number | null;
   event_name: string;
   event_type: string;
   source: string | null;
   session_id: string | null;
   payload: unknown;
-  user_properties: unknown;
   ip_address: string | null;
   user_agent: string | null;
+}
+
+/** One event as submitted (after schema validation and defaults). */
+export interface NewEvent extends EventFields {
+  user_properties: unknown;
   event_timestamp: string | null;
   message_id: string | null;
 }
 
 /** A stored event as the API shows it. */
-export interface EventRow {
+export interface EventRow extends EventFields {
   id: number;
-  user_id: number | null;
-  event_name: string;
-  event_type: string;
-  source: string | null;
-  session_id: string | null;
-  payload: unknown;
   properties: unknown;
-  ip_address: string | null;
-  user_agent: string | null;
   event_timestamp: Date;
   created_at: Date;
   processed: boolean;
@@ -38,22 +34,21 @@ export interface EventRow {
 const columns = `id::int AS id, user_id, event_name, event_type, source, session_id, payload, properties,
   ip_address, user_agent, event_timestamp, created_at, processed, processed_at, processing_error`;
 
-/** Inserts events in one statement; returns their ids in input order. */
+/** Inserts events (status `enqueued`) in one statement; returns their ids in input order. */
 export async function insertEvents(
   tx: Queryable,
   events: readonly NewEvent[],
-  status: 'stored' | 'enqueued',
-  taskId: string | null,
+  taskId: string,
 ): Promise<number[]> {
   const { rows } = await tx.query<{ id: number }>(
     `INSERT INTO ferry.events (user_id, event_name, event_type, source, session_id, payload, user_properties,
-       ip_address, user_agent, event_timestamp, message_id, status, task_id)
+       ip_address, user_agent, event_timestamp, message_id, task_id)
      SELECT (e->>'user_id')::int, e->>'event_name', e->>'event_type', e->>'source', e->>'session_id',
        COALESCE(e->'payload', '{}'::jsonb), e->'user_properties', e->>'ip_address', e->>'user_agent',
-       COALESCE((e->>'event_timestamp')::timestamptz, now()), e->>'message_id', $2, $3::uuid
+       COALESCE((e->>'event_timestamp')::timestamptz, now()), e->>'message_id', $2::uuid
      FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS x(e, ord) ORDER BY ord
      RETURNING id::int AS id`,
-    [JSON.stringify(events), status, taskId],
+    [JSON.stringify(events), taskId],
   );
   // Ids come from one sequence in insertion order, so ascending = input order.
   return rows.map((r) => r.id).sort((a, b) => a - b);

@@ -14,10 +14,9 @@ CREATE TABLE ferry.events (
   user_agent       text,
   event_timestamp  timestamptz NOT NULL DEFAULT now(),
   message_id       text,
-  -- stored: waiting for a job (the sweeper enqueues it); enqueued: a job has it;
-  -- processed / failed: final.
-  status           text NOT NULL DEFAULT 'stored'
-                   CHECK (status IN ('stored', 'enqueued', 'processed', 'failed')),
+  -- enqueued: waiting for the drain job; processed / failed: final.
+  status           text NOT NULL DEFAULT 'enqueued'
+                   CHECK (status IN ('enqueued', 'processed', 'failed')),
   task_id          uuid,
   created_at       timestamptz NOT NULL DEFAULT now(),
   processed        boolean NOT NULL DEFAULT false,
@@ -25,7 +24,7 @@ CREATE TABLE ferry.events (
   processing_error text
 );
 CREATE INDEX events_by_user ON ferry.events (user_id, id DESC);
-CREATE INDEX events_pending ON ferry.events (status, created_at) WHERE status IN ('stored', 'enqueued');
+CREATE INDEX events_waiting ON ferry.events (id) WHERE status = 'enqueued';
 
 -- De-duplication of client message ids for 24 hours (user_key 0 = no user).
 CREATE TABLE ferry.event_message_ids (
