@@ -5,7 +5,7 @@
  */
 import type { JobResult, PgBoss, SendOptions } from 'pg-boss';
 import type { Config } from '../config/index.ts';
-import type { Queryable, Store } from '../db/index.ts';
+import type { Store } from '../db/index.ts';
 import { FerryError } from '../errors/index.ts';
 import type { Bus, FerryEvents } from '../live/bus.ts';
 import { makeBoss } from './backend.ts';
@@ -16,13 +16,6 @@ export interface SendJobOptions {
   singletonKey?: string;
   startAfterSeconds?: number;
   priority?: number;
-  /** The job id to use (a UUID); lets a caller record it before the job exists. */
-  id?: string;
-  /**
-   * Send inside this transaction: the job exists only if the transaction commits, so state and
-   * the work it triggers are written together (invariant 3).
-   */
-  tx?: Queryable;
 }
 
 /** Depth of one queue, for /api/v1/status and /metrics. */
@@ -51,7 +44,7 @@ export interface Jobs {
   ): Promise<string | null>;
   cancel(definition: JobDefinition<never>, id: string): Promise<void>;
   depths(): Promise<QueueDepth[]>;
-  /** The underlying pg-boss instance, for code that must pass its transaction (`db` option). */
+  /** The underlying pg-boss instance, for inspection (tests, benchmarks) and pg-boss-only calls. */
   readonly boss: PgBoss;
 }
 
@@ -203,9 +196,6 @@ export function makeJobs(deps: JobsDeps): Jobs {
       if (options.startAfterSeconds !== undefined)
         sendOptions.startAfter = options.startAfterSeconds;
       if (options.priority !== undefined) sendOptions.priority = options.priority;
-      if (options.id !== undefined) sendOptions.id = options.id;
-      const tx = options.tx;
-      if (tx) sendOptions.db = { executeSql: (text, values) => tx.query(text, values) };
       return boss.send(definition.name, data, sendOptions);
     },
     async cancel(definition, id) {
