@@ -21,17 +21,9 @@ export function makePostgresDb(options: PostgresOptions): Db {
   const listener = makeListener(options.url, report);
   let closing: Promise<void> | undefined;
 
-  async function query<Row>(text: string, values?: unknown[]): Promise<QueryResult<Row>> {
-    const result = await pool.query(text, values);
-    return { rows: result.rows as Row[], rowCount: result.rowCount ?? 0 };
-  }
-
   return {
     kind: 'postgres',
-    query,
-    async exec(script: string): Promise<void> {
-      await pool.query(script);
-    },
+    ...queryable(pool),
     async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
       const client = await pool.connect();
       let broken = false;
@@ -44,16 +36,7 @@ export function makePostgresDb(options: PostgresOptions): Db {
       client.on('error', onError);
       try {
         await client.query('BEGIN');
-        const tx: Queryable = {
-          async exec(script: string): Promise<void> {
-            await client.query(script);
-          },
-          async query<Row>(text: string, values?: unknown[]): Promise<QueryResult<Row>> {
-            const result = await client.query(text, values);
-            return { rows: result.rows as Row[], rowCount: result.rowCount ?? 0 };
-          },
-        };
-        const value = await fn(tx);
+        const value = await fn(queryable(client));
         await client.query('COMMIT');
         return value;
       } catch (error) {
@@ -76,6 +59,20 @@ export function makePostgresDb(options: PostgresOptions): Db {
         await pool.end();
       })();
       return closing;
+    },
+  };
+}
+
+/** Statements on the pool (autocommit) or on one checked-out client (a transaction). */
+function queryable(target: pg.Pool | pg.PoolClient): Queryable {
+  return {
+    async query<Row>(text: string, values?: unknown[]): Promise<QueryResult<Row>> {
+      const result = await target.query(text, values);
+      return { rows: result.rows as Row[], rowCount: result.rowCount ?? 0 };
+    },
+    async exec(script: string): Promise<void> {
+      // Without parameters node-postgres uses the simple protocol, which runs several statements.
+      await target.query(script);
     },
   };
 }
