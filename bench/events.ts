@@ -9,10 +9,9 @@
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
-import pg from 'pg';
 import { makeFerry, type Ferry } from '../src/app/ferry.ts';
 import type { StoreKind } from '../src/db/index.ts';
-import { adminUrl, testEnv, type TestEnv } from '../test/helpers/stores.ts';
+import { adminUrlShown, postgresProblem, testEnv, type TestEnv } from '../test/helpers/stores.ts';
 import type { Benchmark, Quantity, Report } from './run.ts';
 
 const single = { total: 4_000, clients: 32, timeoutMs: 60_000 };
@@ -331,26 +330,13 @@ async function measure(ferry: Ferry, kind: StoreKind, report: Report): Promise<v
   }
 }
 
-async function postgresUnavailable(): Promise<string | undefined> {
-  const client = new pg.Client({ connectionString: adminUrl, connectionTimeoutMillis: 5000 });
-  try {
-    await client.connect();
-    await client.query('SELECT 1');
-    return undefined;
-  } catch (error) {
-    const where = new URL(adminUrl);
-    const why = error instanceof Error ? error.message || error.name : String(error);
-    return `PostgreSQL at ${where.host}${where.pathname} unreachable (${why}); set FERRY_TEST_DATABASE_URL`;
-  } finally {
-    await client.end().catch(() => undefined);
-  }
-}
-
 async function runOn(kind: StoreKind, report: Report): Promise<void> {
   if (kind === 'postgres') {
-    const reason = await postgresUnavailable();
-    if (reason !== undefined) {
-      report.note(`events.postgres: skipped, ${reason}`);
+    const problem = await postgresProblem();
+    if (problem !== undefined) {
+      report.note(
+        `events.postgres: skipped, PostgreSQL at ${adminUrlShown} unreachable (${problem}); set FERRY_TEST_DATABASE_URL`,
+      );
       return;
     }
   }

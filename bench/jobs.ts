@@ -4,13 +4,12 @@
  * same no-op jobs inserted the same way, and the same batch size; only the layer differs.
  */
 import { PGlite } from '@electric-sql/pglite';
-import pg from 'pg';
 import { PgBoss, fromPglite, type ConstructorOptions, type JobInsert } from 'pg-boss';
 import { defaults } from '../src/config/index.ts';
 import { makePgliteDb, makePostgresDb, type Store } from '../src/db/index.ts';
 import { defineJob, makeJobs } from '../src/jobs/index.ts';
 import { makeBus, type FerryEvents } from '../src/live/bus.ts';
-import { freshDatabase } from '../test/helpers/stores.ts';
+import { adminUrl, freshDatabase, postgresProblem } from '../test/helpers/stores.ts';
 import type { Benchmark, Report } from './run.ts';
 
 const total = 10_000;
@@ -236,19 +235,9 @@ const pgliteKit: StoreKit = {
   },
 };
 
-function postgresKit(adminUrl: string): StoreKit {
+function postgresKit(): StoreKit {
   const admin = new URL(adminUrl);
   const where = `PostgreSQL at ${admin.host}${admin.pathname}`;
-
-  async function withAdmin<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
-    const client = new pg.Client({ connectionString: adminUrl, connectionTimeoutMillis: 5000 });
-    await client.connect();
-    try {
-      return await fn(client);
-    } finally {
-      await client.end();
-    }
-  }
 
   /** A new database per side, so neither finds the other's tables, jobs or cached plans. */
   const createDatabase = () => freshDatabase('ferry_bench_');
@@ -256,12 +245,8 @@ function postgresKit(adminUrl: string): StoreKit {
   return {
     kind: 'postgres',
     async unavailable() {
-      try {
-        await withAdmin((c) => c.query('SELECT 1'));
-        return undefined;
-      } catch (error) {
-        return `${where} unreachable (${describe(error)}); set FERRY_TEST_DATABASE_URL`;
-      }
+      const problem = await postgresProblem();
+      return problem && `${where} unreachable (${problem}); set FERRY_TEST_DATABASE_URL`;
     },
     async ferry() {
       const { url, drop } = await createDatabase();
@@ -292,12 +277,6 @@ function postgresKit(adminUrl: string): StoreKit {
   };
 }
 
-function describe(error: unknown): string {
-  if (!(error instanceof Error)) return String(error);
-  const code = (error as NodeJS.ErrnoException).code;
-  return error.message || code || error.name;
-}
-
 /** Job round trip on in-memory PGlite and on PostgreSQL, Ferry against raw pg-boss. */
 export const jobsBenchmark: Benchmark = {
   name: 'jobs',
@@ -307,8 +286,6 @@ export const jobsBenchmark: Benchmark = {
     'fresh PostgreSQL database',
   async run(report) {
     await compare(pgliteKit, report);
-    const url =
-      process.env.FERRY_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-    await compare(postgresKit(url), report);
+    await compare(postgresKit(), report);
   },
 };

@@ -8,43 +8,25 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import pg from 'pg';
+import { adminUrl, adminUrlShown, postgresProblem } from '../test/helpers/stores.ts';
 
-const url = process.env.FERRY_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-
-async function postgresReachable(): Promise<string | undefined> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3000 });
-  try {
-    await client.connect();
-    await client.query('SELECT 1');
-    return undefined;
-  } catch (error) {
-    return (error as Error).message || String(error);
-  } finally {
-    await client.end().catch(() => undefined);
-  }
-}
-
-const problem = await postgresReachable();
+const problem = await postgresProblem();
 let stores = 'pglite,postgres';
 if (problem) {
-  const safeUrl = url.replace(/:[^:@/]+@/, ':***@');
   if (process.env.CI === 'true' || process.env.CI === '1') {
     console.error(
-      `npm test: PostgreSQL is required in CI but ${safeUrl} is unreachable: ${problem}`,
+      `npm test: PostgreSQL is required in CI but ${adminUrlShown} is unreachable: ${problem}`,
     );
     process.exit(1);
   }
   stores = 'pglite';
   console.warn(
-    `npm test: PostgreSQL not reachable at ${safeUrl} (${problem}).\n` +
+    `npm test: PostgreSQL not reachable at ${adminUrlShown} (${problem}).\n` +
       '  Running the PGlite half only; every PostgreSQL-store test is SKIPPED.\n' +
       '  Set FERRY_TEST_DATABASE_URL to a server where the user may create databases to run both.',
   );
 } else {
-  console.log(
-    `npm test: stores under test: pglite, postgres (${url.replace(/:[^:@/]+@/, ':***@')})`,
-  );
+  console.log(`npm test: stores under test: pglite, postgres (${adminUrlShown})`);
 }
 
 const vitest = fileURLToPath(new URL('../node_modules/vitest/vitest.mjs', import.meta.url));
@@ -62,7 +44,7 @@ const result = spawnSync(
   ],
   {
     stdio: 'inherit',
-    env: { ...process.env, FERRY_TEST_STORES: stores, FERRY_TEST_DATABASE_URL: url },
+    env: { ...process.env, FERRY_TEST_STORES: stores, FERRY_TEST_DATABASE_URL: adminUrl },
   },
 );
 printSummary();

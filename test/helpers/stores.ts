@@ -38,12 +38,28 @@ export async function freshDatabase(
 }
 
 async function withAdmin<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: adminUrl });
-  await client.connect();
+  const client = new pg.Client({ connectionString: adminUrl, connectionTimeoutMillis: 3000 });
   try {
+    await client.connect();
     return await fn(client);
   } finally {
-    await client.end();
+    await client.end().catch(() => undefined);
+  }
+}
+
+/** The admin URL with its password hidden, for messages. */
+export const adminUrlShown = adminUrl.replace(/:[^:@/]+@/, ':***@');
+
+/**
+ * Why the PostgreSQL at FERRY_TEST_DATABASE_URL cannot be used, or undefined when it answers.
+ * `npm test` and the benchmarks ask this before touching PostgreSQL.
+ */
+export async function postgresProblem(): Promise<string | undefined> {
+  try {
+    await withAdmin((c) => c.query('SELECT 1'));
+    return undefined;
+  } catch (error) {
+    return error instanceof Error ? error.message || error.name : String(error);
   }
 }
 
