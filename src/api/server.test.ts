@@ -63,9 +63,11 @@ describe.each(storeKinds)('HTTP conventions on %s', (kind) => {
   });
 
   const auth = (key: string) => ({ authorization: `Bearer ${key}` });
+  const get = (url: string, headers: Record<string, string> = {}) =>
+    app.inject({ method: 'GET', url, headers });
 
   it('answers /health without credentials', async () => {
-    const res = await app.inject({ method: 'GET', url: '/health' });
+    const res = await get('/health');
     expect(res.statusCode).toBe(200);
     expect(res.json<unknown>()).toEqual({
       status: 'healthy',
@@ -76,13 +78,13 @@ describe.each(storeKinds)('HTTP conventions on %s', (kind) => {
   });
 
   it('serves OpenAPI at /openapi.json and the UI at /docs, publicly', async () => {
-    const spec = await app.inject({ method: 'GET', url: '/openapi.json' });
+    const spec = await get('/openapi.json');
     expect(spec.statusCode).toBe(200);
     expect(spec.json<unknown>()).toMatchObject({
       openapi: expect.stringMatching(/^3\./),
       paths: { '/health': {} },
     });
-    const docs = await app.inject({ method: 'GET', url: '/docs' });
+    const docs = await get('/docs');
     expect(docs.statusCode).toBeLessThan(400);
   });
 
@@ -95,50 +97,30 @@ describe.each(storeKinds)('HTTP conventions on %s', (kind) => {
   });
 
   it('denies by default: no credentials → 401, unknown key → 401, user on admin route → 403', async () => {
-    const none = await app.inject({ method: 'GET', url: '/api/v1/status' });
+    const none = await get('/api/v1/status');
     expect(none.statusCode).toBe(401);
     expect(none.json<unknown>()).toMatchObject({
       code: 'FERRY_ERR_UNAUTHENTICATED',
       detail: expect.any(String),
     });
-    const bad = await app.inject({
-      method: 'GET',
-      url: '/api/v1/status',
-      headers: auth('fry_nope'),
-    });
+    const bad = await get('/api/v1/status', auth('fry_nope'));
     expect(bad.statusCode).toBe(401);
-    const forbidden = await app.inject({
-      method: 'GET',
-      url: '/api/v1/probe/admin',
-      headers: auth(userKey),
-    });
+    const forbidden = await get('/api/v1/probe/admin', auth(userKey));
     expect(forbidden.statusCode).toBe(403);
     expect(forbidden.json<unknown>()).toMatchObject({ code: 'FERRY_ERR_FORBIDDEN' });
-    const undeclared = await app.inject({
-      method: 'GET',
-      url: '/api/v1/probe/undeclared',
-      headers: auth(userKey),
-    });
+    const undeclared = await get('/api/v1/probe/undeclared', auth(userKey));
     expect(undeclared.statusCode).toBe(403);
-    const asAdmin = await app.inject({
-      method: 'GET',
-      url: '/api/v1/probe/undeclared',
-      headers: auth(adminKey),
-    });
+    const asAdmin = await get('/api/v1/probe/undeclared', auth(adminKey));
     expect(asAdmin.statusCode).toBe(200);
   });
 
   it('accepts X-API-Key as well as a bearer token', async () => {
-    const res = await app.inject({
-      method: 'GET',
-      url: '/api/v1/probe/admin',
-      headers: { 'x-api-key': adminKey },
-    });
+    const res = await get('/api/v1/probe/admin', { 'x-api-key': adminKey });
     expect(res.statusCode).toBe(200);
   });
 
   it('reports store, queues, workers and uptime at /api/v1/status', async () => {
-    const res = await app.inject({ method: 'GET', url: '/api/v1/status', headers: auth(userKey) });
+    const res = await get('/api/v1/status', auth(userKey));
     expect(res.statusCode).toBe(200);
     expect(res.json<unknown>()).toMatchObject({
       service: 'ferry',
@@ -198,7 +180,7 @@ describe.each(storeKinds)('HTTP conventions on %s', (kind) => {
   });
 
   it('answers 404 in the error shape for unknown routes', async () => {
-    const res = await app.inject({ method: 'GET', url: '/api/v1/nothing-here?x=1' });
+    const res = await get('/api/v1/nothing-here?x=1');
     expect(res.statusCode).toBe(404);
     expect(res.json<unknown>()).toEqual({
       detail: 'Route GET /api/v1/nothing-here not found',
@@ -207,18 +189,14 @@ describe.each(storeKinds)('HTTP conventions on %s', (kind) => {
   });
 
   it('answers 503 with Retry-After when the store is unreachable, never 500', async () => {
-    const res = await app.inject({ method: 'GET', url: '/api/v1/probe/store-down' });
+    const res = await get('/api/v1/probe/store-down');
     expect(res.statusCode).toBe(503);
     expect(res.headers['retry-after']).toBe('5');
     expect(res.json<unknown>()).toMatchObject({ code: 'FERRY_ERR_STORE_UNAVAILABLE' });
   });
 
   it('hides internal errors behind the request id', async () => {
-    const res = await app.inject({
-      method: 'GET',
-      url: '/api/v1/probe/bug',
-      headers: { 'x-request-id': 'req-42' },
-    });
+    const res = await get('/api/v1/probe/bug', { 'x-request-id': 'req-42' });
     expect(res.statusCode).toBe(500);
     expect(res.headers['x-request-id']).toBe('req-42');
     expect(res.body).not.toContain('secret internal detail');
@@ -229,16 +207,14 @@ describe.each(storeKinds)('HTTP conventions on %s', (kind) => {
   });
 
   it('maps registered domain errors to their status', async () => {
-    const res = await app.inject({ method: 'GET', url: '/api/v1/probe/conflict' });
+    const res = await get('/api/v1/probe/conflict');
     expect(res.statusCode).toBe(409);
     expect(res.json<unknown>()).toMatchObject({ code: 'FERRY_ERR_LEASE_LOST' });
   });
 
   it('exposes Prometheus metrics to admins', async () => {
-    expect(
-      (await app.inject({ method: 'GET', url: '/metrics', headers: auth(userKey) })).statusCode,
-    ).toBe(403);
-    const res = await app.inject({ method: 'GET', url: '/metrics', headers: auth(adminKey) });
+    expect((await get('/metrics', auth(userKey))).statusCode).toBe(403);
+    const res = await get('/metrics', auth(adminKey));
     expect(res.statusCode).toBe(200);
     expect(res.body).toContain('ferry_http_request_duration_seconds_bucket');
     expect(res.body).toContain('ferry_process_');

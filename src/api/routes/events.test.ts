@@ -49,6 +49,13 @@ describe.each(storeKinds)('events API on %s', (kind) => {
     app.inject({ method: 'POST', url: '/api/v1/events', payload: payload as object, headers });
   const read = (id: number, headers = alice) =>
     app.inject({ method: 'GET', url: `/api/v1/events/${id}`, headers });
+  const counts = async (headers = alice) =>
+    (await app.inject({ method: 'GET', url: '/api/v1/events/status/unprocessed', headers })).json<{
+      unprocessed_count: number;
+      total_count: number;
+    }>();
+  const submitBatch = (events: object[], headers = alice) =>
+    app.inject({ method: 'POST', url: '/api/v1/events/batch', payload: { events }, headers });
   // Outcomes are collected from the start: processing can finish before a test starts waiting.
   const outcomes = new Map<number, { ok: boolean; error: string | null }>();
   const processed = async (id: number) =>
@@ -118,17 +125,10 @@ describe.each(storeKinds)('events API on %s', (kind) => {
     });
     expect(nul.statusCode).toBe(422);
     expect(nul.json()).toMatchObject({ errors: [{ field: 'body.payload.note' }] });
-    const batchNul = await app.inject({
-      method: 'POST',
-      url: '/api/v1/events/batch',
-      headers: alice,
-      payload: {
-        events: [
-          { event_name: 'a', event_type: 'b' },
-          { event_name: 'lone\ud800', event_type: 'b' },
-        ],
-      },
-    });
+    const batchNul = await submitBatch([
+      { event_name: 'a', event_type: 'b' },
+      { event_name: 'lone\ud800', event_type: 'b' },
+    ]);
     expect(batchNul.statusCode).toBe(422);
     expect(batchNul.json()).toMatchObject({ errors: [{ field: 'body.events.1.event_name' }] });
     const notObject = await submit({ event_name: 'a', event_type: 'b', payload: [1, 2] });
@@ -170,12 +170,7 @@ describe.each(storeKinds)('events API on %s', (kind) => {
       event_name: `e${i}`,
       event_type: 'batch',
     }));
-    const res = await app.inject({
-      method: 'POST',
-      url: '/api/v1/events/batch',
-      headers: alice,
-      payload: { events },
-    });
+    const res = await submitBatch(events);
     expect(res.statusCode).toBe(202);
     const body = res.json<{
       event_count: number;
@@ -194,33 +189,17 @@ describe.each(storeKinds)('events API on %s', (kind) => {
   });
 
   it('refuses a whole batch when one item is invalid (422 naming its index), storing nothing', async () => {
-    const before = (
-      await app.inject({ method: 'GET', url: '/api/v1/events/status/unprocessed', headers: alice })
-    ).json<{ total_count: number }>();
-    const res = await app.inject({
-      method: 'POST',
-      url: '/api/v1/events/batch',
-      headers: alice,
-      payload: {
-        events: [
-          { event_name: 'ok', event_type: 't' },
-          { event_name: 'ok', event_type: 't' },
-          { event_type: 't' },
-        ],
-      },
-    });
+    const before = await counts();
+    const res = await submitBatch([
+      { event_name: 'ok', event_type: 't' },
+      { event_name: 'ok', event_type: 't' },
+      { event_type: 't' },
+    ]);
     expect(res.statusCode).toBe(422);
     expect(res.json()).toMatchObject({ errors: [{ field: 'body.events.2.event_name' }] });
-    const empty = await app.inject({
-      method: 'POST',
-      url: '/api/v1/events/batch',
-      headers: alice,
-      payload: { events: [] },
-    });
+    const empty = await submitBatch([]);
     expect(empty.statusCode).toBe(422);
-    const after = (
-      await app.inject({ method: 'GET', url: '/api/v1/events/status/unprocessed', headers: alice })
-    ).json<{ total_count: number }>();
+    const after = await counts();
     expect(after.total_count).toBe(before.total_count);
   });
 
@@ -279,12 +258,12 @@ describe.each(storeKinds)('events API on %s', (kind) => {
     });
     expect(typed.headers['x-total-count']).toBe('1');
     expect(typed.json<{ id: number }[]>().map((e) => e.id)).toEqual([mine.event_id]);
-    const counts = await app.inject({
+    const bobCounts = await app.inject({
       method: 'GET',
       url: '/api/v1/events/status/unprocessed',
       headers: bob,
     });
-    expect(counts.json()).toEqual({
+    expect(bobCounts.json()).toEqual({
       unprocessed_count: expect.any(Number),
       total_count: 1,
       user_id: expect.any(Number),
