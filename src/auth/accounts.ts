@@ -103,7 +103,9 @@ export function makeAccounts(deps: AccountsDeps) {
   /** Same 401 for an unknown user and a wrong password, and the same time spent on both. */
   async function login(loginName: string, password: string, address: string): Promise<TokenPair> {
     const at = now().getTime();
-    const accountKey = `account:${loginName.trim().toLowerCase()}`;
+    const user = await findUserByLogin(db, loginName.trim());
+    // One count per account, whether it is named by username or email.
+    const accountKey = `account:${user ? String(user.id) : loginName.trim().toLowerCase()}`;
     const addressKey = `address:${address}`;
     const wait = Math.max(
       perAccount.retryAfter(accountKey, at),
@@ -111,7 +113,6 @@ export function makeAccounts(deps: AccountsDeps) {
     );
     if (wait > 0)
       throw new FerryError('FERRY_ERR_RATE_LIMITED', { retryAfter: wait }, { retryAfter: wait });
-    const user = await findUserByLogin(db, loginName.trim());
     const valid = await verifyPassword(password, user?.password_hash ?? (await dummyHash()));
     if (!user || !valid) {
       perAccount.hit(accountKey, at);
