@@ -104,6 +104,8 @@ describe('ferry start on the embedded store', () => {
       headers: { authorization: `Bearer ${access_token}` },
     });
     expect(metrics.status).toBe(200);
+    // An admin account exists already, so no bootstrap key is made.
+    expect(node.stdout()).not.toMatch(/Bootstrap admin API key/);
   });
 
   it('refuses a bad configuration at start, naming the key and the fix', async () => {

@@ -79,10 +79,11 @@ const bootstrapLockKey = 7_265_002;
 export async function ensureBootstrapKey(db: Db): Promise<string | undefined> {
   return db.transaction(async (tx) => {
     await tx.query('SELECT pg_advisory_xact_lock($1)', [bootstrapLockKey]);
-    const { rows } = await tx.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM ferry.api_keys WHERE role = 'admin' AND revoked_at IS NULL`,
+    const { rows } = await tx.query<{ n: string }>(
+      `SELECT (SELECT count(*) FROM ferry.api_keys WHERE role = 'admin' AND revoked_at IS NULL)
+            + (SELECT count(*) FROM ferry.users WHERE role = 'admin' AND is_active) AS n`,
     );
-    if ((rows[0]?.n ?? 0) > 0) return undefined;
+    if (Number(rows[0]?.n ?? 0) > 0) return undefined;
     const { key } = await createApiKey(tx, { name: 'bootstrap admin', role: 'admin' });
     return key;
   });

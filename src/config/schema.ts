@@ -21,7 +21,7 @@ export const ConfigSchema = Type.Object(
   {
     data_dir: Type.String({
       minLength: 1,
-      description: 'Folder for the embedded store, the lock file and generated secrets.',
+      description: 'Folder for the embedded store and its lock file.',
     }),
     database_url: Type.String({
       description:
