@@ -1,0 +1,239 @@
+/**
+ * Local paths (including kernel-mounted SMB/NFS shares). Writes are durable on commit (fsync) and
+ * a rename syncs the destination folder, so a renamed file survives a power cut (invariant 1).
+ */
+import { createReadStream } from 'node:fs';
+import {
+  mkdir,
+  open,
+  readdir,
+  rename,
+  rm,
+  rmdir,
+  stat,
+  statfs,
+  utimes,
+  chmod,
+  link,
+  unlink,
+} from 'node:fs/promises';
+import path from 'node:path';
+import {
+  StorageError,
+  type FileInfo,
+  type Storage,
+  type StorageFailure,
+  type WriteHandle,
+} from '../types.ts';
+
+const failures: Record<string, StorageFailure> = {
+  ENOENT: 'not_found',
+  ENOTDIR: 'not_found',
+  EEXIST: 'exists',
+  ENOTEMPTY: 'exists',
+  EACCES: 'permission_denied',
+  EPERM: 'permission_denied',
+  EROFS: 'permission_denied',
+  ENOSPC: 'no_space',
+  EDQUOT: 'no_space',
+  EHOSTDOWN: 'unreachable',
+  ENOTCONN: 'unreachable',
+  ESTALE: 'unreachable',
+};
+
+/** Maps a Node fs error to a StorageError (other errors pass through unchanged). */
+export function storageErrorOf(error: unknown, file: string): unknown {
+  if (error instanceof StorageError) return error;
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (typeof code !== 'string') return error;
+  const reason = failures[code] ?? 'io';
+  return new StorageError(reason, file, `${code}: ${(error as Error).message}`, { cause: error });
+}
+
+async function guarded<T>(file: string, action: () => Promise<T>): Promise<T> {
+  try {
+    return await action();
+  } catch (error) {
+    throw storageErrorOf(error, file);
+  }
+}
+
+function infoOf(file: string, s: import('node:fs').Stats): FileInfo {
+  return {
+    path: file,
+    size: s.size,
+    mtimeMs: s.mtimeMs,
+    ctimeMs: s.ctimeMs,
+    kind: s.isDirectory() ? 'directory' : 'file',
+    mode: s.mode & 0o7777,
+  };
+}
+
+/** Syncs a folder so a rename or unlink inside it is durable. */
+export async function syncDir(dir: string): Promise<void> {
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Renames without replacing: link() fails with EEXIST where rename() would silently replace.
+ * Filesystems without hard links (FAT, some network mounts) get a checked rename instead.
+ */
+async function renameNoReplace(from: string, to: string): Promise<void> {
+  try {
+    await link(from, to);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'EXDEV') {
+      throw error;
+    }
+    const existing = await stat(to).catch(() => undefined);
+    if (existing) throw new StorageError('exists', to, `${to} already exists`);
+    await rename(from, to);
+    return;
+  }
+  await unlink(from);
+}
+
+/** Storage over the local filesystem; paths are absolute. */
+export function makeLocalStorage(): Storage {
+  async function walk(dir: string, recursive: boolean, out: FileInfo[]): Promise<void> {
+    let entries;
+    try {
+      entries = await readdir(dir, { withFileTypes: true });
+    } catch (error) {
+      // A folder removed between listing its parent and reading it is simply gone.
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT' && out.length > 0) return;
+      throw storageErrorOf(error, dir);
+    }
+    for (const entry of entries) {
+      const full = path.join(dir, entry.name);
+      if (entry.isDirectory()) {
+        if (recursive) await walk(full, true, out);
+        continue;
+      }
+      if (!entry.isFile()) continue;
+      try {
+        out.push(infoOf(full, await stat(full)));
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw storageErrorOf(error, full);
+      }
+    }
+  }
+
+  return {
+    kind: 'local',
+    location: 'local',
+    async stat(file) {
+      try {
+        return infoOf(file, await stat(file));
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+        throw storageErrorOf(error, file);
+      }
+    },
+    async list(dir, options = {}) {
+      const out: FileInfo[] = [];
+      await guarded(dir, async () => {
+        const s = await stat(dir);
+        if (!s.isDirectory()) throw new StorageError('not_found', dir, `${dir} is not a folder`);
+      });
+      await walk(dir, options.recursive ?? true, out);
+      return out;
+    },
+    async *read(file, options = {}) {
+      const stream = createReadStream(file, {
+        highWaterMark: options.chunkSize ?? 1024 * 1024,
+        signal: options.signal,
+      });
+      try {
+        for await (const chunk of stream) yield chunk as Buffer;
+      } catch (error) {
+        throw storageErrorOf(error, file);
+      }
+    },
+    async write(file) {
+      const handle = await guarded(file, async () => {
+        await mkdir(path.dirname(file), { recursive: true });
+        return open(file, 'w');
+      });
+      let closed = false;
+      const result: WriteHandle = {
+        async write(chunk) {
+          let offset = 0;
+          await guarded(file, async () => {
+            while (offset < chunk.byteLength) {
+              const { bytesWritten } = await handle.write(chunk, offset, chunk.byteLength - offset);
+              offset += bytesWritten;
+            }
+          });
+        },
+        async commit() {
+          await guarded(file, async () => {
+            await handle.sync();
+            closed = true;
+            await handle.close();
+          });
+        },
+        async abort() {
+          if (!closed) {
+            closed = true;
+            await handle.close().catch(() => undefined);
+          }
+          await rm(file, { force: true });
+        },
+      };
+      return result;
+    },
+    async rename(from, to, options = {}) {
+      await guarded(to, async () => {
+        await mkdir(path.dirname(to), { recursive: true });
+        if (options.overwrite) {
+          await rename(from, to);
+        } else {
+          await renameNoReplace(from, to);
+        }
+        await syncDir(path.dirname(to));
+        if (path.dirname(from) !== path.dirname(to)) await syncDir(path.dirname(from));
+      });
+    },
+    async remove(file) {
+      await guarded(file, () => rm(file, { force: true }));
+    },
+    async removeEmptyDir(dir) {
+      try {
+        await rmdir(dir);
+        return true;
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code === 'ENOTEMPTY' || code === 'EEXIST' || code === 'ENOENT') return false;
+        throw storageErrorOf(error, dir);
+      }
+    },
+    async setAttributes(file, attributes) {
+      await guarded(file, async () => {
+        if (attributes.mode !== undefined) await chmod(file, attributes.mode);
+        if (attributes.mtimeMs !== undefined) {
+          const t = attributes.mtimeMs / 1000;
+          await utimes(file, t, t);
+        }
+      });
+    },
+    async freeSpace(dir) {
+      try {
+        const s = await statfs(dir);
+        return s.bavail * s.bsize;
+      } catch {
+        return undefined;
+      }
+    },
+    async close() {
+      /* nothing held */
+    },
+  };
+}

@@ -1,0 +1,88 @@
+/**
+ * The storage boundary: what intake, transfers and pipelines need from a place that holds files.
+ * Local paths (including kernel-mounted shares) and SMB implement it; SFTP and S3 plug in later.
+ * Every implementation passes the one conformance suite in `conformance.ts`.
+ *
+ * Paths are POSIX-style strings interpreted by the backend: absolute filesystem paths for
+ * `local`, paths relative to the share root for `smb`.
+ */
+
+/** What a listing or stat reports about one file. */
+export interface FileInfo {
+  /** The backend path of the file. */
+  readonly path: string;
+  readonly size: number;
+  readonly mtimeMs: number;
+  /** Change time where the backend knows it (SMB: change time; local: ctime). */
+  readonly ctimeMs: number;
+  readonly kind: 'file' | 'directory';
+  /** POSIX permission bits where known. */
+  readonly mode?: number;
+}
+
+/** An open destination file: written in order, then committed (durable) or aborted (removed). */
+export interface WriteHandle {
+  write(chunk: Uint8Array): Promise<void>;
+  /** Flushes to stable storage (fsync where the backend has it) and closes. */
+  commit(): Promise<void>;
+  /** Closes and removes the partial file; never throws for a file already gone. */
+  abort(): Promise<void>;
+}
+
+export interface ReadOptions {
+  /** Bytes per chunk; >= 1 MiB keeps hashing and copying at disk speed. */
+  chunkSize?: number;
+  signal?: AbortSignal;
+}
+
+/** One place that holds files. */
+export interface Storage {
+  /** Backend name, for logs and errors. */
+  readonly kind: 'local' | 'smb';
+  /** A human description of where this is (`/srv/in`, `smb://alice@host/share`). */
+  readonly location: string;
+  /** The file or folder at `path`, or undefined when nothing is there. */
+  stat(path: string): Promise<FileInfo | undefined>;
+  /** Files (never folders) under `dir`, recursively unless `recursive` is false. */
+  list(dir: string, options?: { recursive?: boolean }): Promise<FileInfo[]>;
+  /** Reads a file as a sequence of chunks. */
+  read(path: string, options?: ReadOptions): AsyncIterable<Uint8Array>;
+  /** Creates (or truncates) `path` for writing; parent folders are created. */
+  write(path: string): Promise<WriteHandle>;
+  /**
+   * Moves `from` to `to`, creating `to`'s parent folders. Refuses to replace an existing `to`
+   * unless `overwrite`; the refusal is a `StorageError` with reason 'exists'.
+   */
+  rename(from: string, to: string, options?: { overwrite?: boolean }): Promise<void>;
+  /** Removes a file; a file already gone is not an error. */
+  remove(path: string): Promise<void>;
+  /** Removes `dir` if empty (never its contents); true when it was removed. */
+  removeEmptyDir(dir: string): Promise<boolean>;
+  /** Sets modification time and permission bits, where the backend supports them. */
+  setAttributes?(path: string, attributes: { mtimeMs?: number; mode?: number }): Promise<void>;
+  /** Free bytes on the volume holding `dir`, where the backend can tell. */
+  freeSpace?(dir: string): Promise<number | undefined>;
+  /** Releases connections; the storage is unusable afterwards. */
+  close(): Promise<void>;
+}
+
+/** Why a storage operation failed, in backend-independent terms. */
+export type StorageFailure =
+  'not_found' | 'exists' | 'permission_denied' | 'no_space' | 'unreachable' | 'io';
+
+/** A storage operation's failure with a backend-independent reason. */
+export class StorageError extends Error {
+  readonly reason: StorageFailure;
+  readonly path: string;
+  constructor(
+    reason: StorageFailure,
+    path: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'StorageError';
+    this.reason = reason;
+    this.path = path;
+  }
+}
