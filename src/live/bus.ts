@@ -10,6 +10,47 @@ export interface FerryEvents {
   'lease:lost': { name: string; holder: string; token: number };
   'event:accepted': { ids: number[]; userId: number | null; taskId: string | null };
   'event:processed': { id: number; userId: number | null; ok: boolean; error: string | null };
+  /** Bytes moved so far for one transfer (throttled; the last one is always sent). */
+  'transfer:progress': {
+    transferId: number;
+    ownerId: number | null;
+    file: string | null;
+    bytes: number;
+    totalBytes: number;
+    percent: number;
+    bytesPerSecond: number;
+    etaSeconds: number | null;
+  };
+  /** A transfer or watch profile changed status (copying, verifying, completed, failed, paused…). */
+  'transfer:status': {
+    transferId: number;
+    ownerId: number | null;
+    status: string;
+    error: string | null;
+  };
+  /** A watch profile saw a new stable file and recorded it. */
+  'watch:file-detected': {
+    transferId: number;
+    ownerId: number | null;
+    fileId: number;
+    path: string;
+    size: number;
+  };
+  /** A watch profile's file finished (verified at the destination, or failed). */
+  'watch:file-finished': {
+    transferId: number;
+    ownerId: number | null;
+    fileId: number;
+    path: string;
+    ok: boolean;
+    error: string | null;
+  };
+  /** A watch profile completed one scan cycle. */
+  'watch:cycle': { transferId: number; ownerId: number | null; cycle: number };
+  /** A pipeline run started, processed a file, or finished. */
+  'run:started': { pipeline: string; runId: string };
+  'run:file': { pipeline: string; runId: string; file: string; remitter: string; status: string };
+  'run:completed': { pipeline: string; runId: string; summary: unknown };
 }
 
 type Listener<T> = (payload: T) => void;
