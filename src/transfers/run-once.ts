@@ -1,0 +1,222 @@
+/**
+ * Runs a one-off transfer (a file or a folder) from its records: validate, claim the files,
+ * deliver each, settle the transfer's status. A retry after a crash resumes from the file rows.
+ */
+import path from 'node:path';
+import type { Db } from '../db/index.ts';
+import { makeNameFilter, scanSource } from '../intake/index.ts';
+import type { Bus, FerryEvents } from '../live/bus.ts';
+import type { Storage } from '../storage/index.ts';
+import type { Delivery } from './deliver.ts';
+import { claimFiles, listFiles, openFiles, type FileRow } from './file-records.ts';
+import { makeProgressMeter } from './progress.ts';
+import {
+  getTransfer,
+  log,
+  updateTransfer,
+  type TransferRow,
+  type TransferStatus,
+} from './records.ts';
+
+export interface RunOnceDeps {
+  db: Db;
+  bus: Bus<FerryEvents>;
+  source: Storage;
+  delivery: Delivery;
+  logError: (error: unknown, message: string) => void;
+}
+
+const finalStatuses: readonly TransferStatus[] = ['completed', 'failed', 'cancelled'];
+const runningStatuses: readonly TransferStatus[] = [
+  'pending',
+  'validating',
+  'copying',
+  'verifying',
+];
+
+export interface OnceRunner {
+  run(id: number, signal: AbortSignal): Promise<TransferStatus | undefined>;
+  /** Aborts the run in this process, if it runs here (cancel/delete). */
+  abortLocal(id: number): void;
+}
+
+export function makeOnceRunner(deps: RunOnceDeps): OnceRunner {
+  const { db, bus } = deps;
+  const running = new Map<number, AbortController>();
+
+  async function setStatus(
+    t: TransferRow,
+    status: TransferStatus,
+    fields: Partial<TransferRow> = {},
+  ): Promise<TransferRow | undefined> {
+    const row = await updateTransfer(
+      db,
+      t.id,
+      { ...fields, status },
+      { statusIn: runningStatuses },
+    );
+    if (row)
+      bus.emit('transfer:status', {
+        transferId: t.id,
+        ownerId: t.owner_user_id,
+        status,
+        error: row.error_message,
+      });
+    return row;
+  }
+
+  /** First attempt: record the files to move (later attempts resume the same rows). */
+  async function claim(t: TransferRow): Promise<{ error?: string }> {
+    const existing = await listFiles(db, t.id, { limit: 1, offset: 0 });
+    if (existing.total > 0) return {};
+    const info = await deps.source.stat(t.source_path);
+    if (!info) return { error: `Source path does not exist: ${t.source_path}` };
+    if (info.kind === 'file') {
+      await claimFiles(db, t.id, t.options.checksum_algorithm, [
+        { relative: path.basename(t.source_path), size: info.size, mtimeMs: info.mtimeMs },
+      ]);
+      await updateTransfer(db, t.id, { file_count: 1, file_size: info.size });
+      return {};
+    }
+    const filter = makeNameFilter({
+      temp: t.options.temp_patterns,
+      include: t.options.include,
+      exclude: t.options.exclude,
+    });
+    const scan = await scanSource(deps.source, t.source_path, filter, {
+      recursive: t.options.recursive,
+    });
+    await claimFiles(
+      db,
+      t.id,
+      t.options.checksum_algorithm,
+      scan.files.map((f) => ({ relative: f.relative, size: f.size, mtimeMs: f.mtimeMs })),
+    );
+    const total = scan.files.reduce((sum, f) => sum + f.size, 0);
+    await updateTransfer(db, t.id, { file_count: scan.files.length, file_size: total });
+    await log(db, t.id, 'info', 'transfer.claimed', `${scan.files.length} files, ${total} bytes`);
+    return {};
+  }
+
+  /** A folder move removes only verified files, then the folders left empty. */
+  async function pruneSource(t: TransferRow, rows: readonly FileRow[]): Promise<void> {
+    const dirs = new Set<string>();
+    for (const row of rows) {
+      let dir = path.dirname(path.join(t.source_path, row.relative_path));
+      while (dir.startsWith(t.source_path) && dir !== t.source_path) {
+        dirs.add(dir);
+        dir = path.dirname(dir);
+      }
+    }
+    for (const dir of [...dirs].sort((a, b) => b.length - a.length))
+      await deps.source.removeEmptyDir(dir);
+  }
+
+  async function runClaimed(
+    t: TransferRow,
+    controller: AbortController,
+  ): Promise<TransferStatus | undefined> {
+    let current = await setStatus(t, 'copying');
+    if (!current) return undefined;
+    const opened = await openFiles(db, t.id, 1_000_000);
+    const summary = await listFiles(db, t.id, { limit: 0, offset: 0 });
+    const pendingBytes = opened.reduce((sum, f) => sum + f.file_size, 0);
+    const meter = makeProgressMeter({
+      transferId: t.id,
+      ownerId: t.owner_user_id,
+      totalBytes: current.file_size ?? pendingBytes,
+      bus,
+      persist: async (bytes, percent) =>
+        (await updateTransfer(
+          db,
+          t.id,
+          { bytes_transferred: bytes, progress_percent: percent },
+          { statusIn: runningStatuses },
+        )) !== undefined,
+      onStop: () => {
+        controller.abort(new Error('transfer cancelled'));
+      },
+      onError: (error) => {
+        deps.logError(error, 'progress update failed');
+      },
+    });
+    meter.fileDone((current.file_size ?? pendingBytes) - pendingBytes);
+    const failures: string[] = [];
+    for (const row of opened) {
+      if (controller.signal.aborted) return undefined;
+      const outcome = await deps.delivery.deliver(
+        current,
+        row,
+        (bytes) => {
+          meter.file(row.relative_path, bytes);
+          if (bytes === row.file_size && opened.length === 1) void setStatus(t, 'verifying');
+        },
+        controller.signal,
+      );
+      meter.fileDone(row.file_size);
+      if (outcome === 'failed') failures.push(row.relative_path);
+    }
+    if (t.operation_mode === 'move' && t.file_name === null) await pruneSource(t, opened);
+    const failedBefore = summary.failed;
+    const failedCount = failures.length + failedBefore;
+    if (failedCount > 0) {
+      const first = (await listFiles(db, t.id, { limit: 1000, offset: 0 })).items.find(
+        (f) => f.status === 'failed',
+      );
+      const message =
+        failedCount === 1 && first
+          ? (first.error_message ?? 'failed')
+          : `${failedCount} files failed; first: ${first?.relative_path ?? ''}: ${first?.error_message ?? ''}`;
+      current = await setStatus(t, 'failed', {
+        error_message: message,
+        completed_at: new Date(),
+        bytes_transferred: meter.bytes,
+        progress_percent: meter.percent,
+      });
+      return current ? 'failed' : undefined;
+    }
+    current = await setStatus(t, 'completed', {
+      completed_at: new Date(),
+      bytes_transferred: meter.bytes,
+      progress_percent: 100,
+    });
+    if (current)
+      await log(db, t.id, 'info', 'transfer.completed', 'all files verified at the destination');
+    return current ? 'completed' : undefined;
+  }
+
+  async function run(id: number, signal: AbortSignal): Promise<TransferStatus | undefined> {
+    const t = await getTransfer(db, id);
+    if (!t || finalStatuses.includes(t.status) || t.watch_mode_enabled) return t?.status;
+    const controller = new AbortController();
+    const onAbort = () => {
+      controller.abort(signal.reason);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    running.set(id, controller);
+    try {
+      const validating = await setStatus(t, 'validating', {
+        started_at: t.started_at ?? new Date(),
+      });
+      if (!validating) return undefined;
+      const claimed = await claim(validating);
+      if (claimed.error) {
+        await setStatus(t, 'failed', { error_message: claimed.error, completed_at: new Date() });
+        await log(db, id, 'error', 'transfer.failed', claimed.error);
+        return 'failed';
+      }
+      const fresh = await getTransfer(db, id);
+      return fresh ? await runClaimed(fresh, controller) : undefined;
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+      running.delete(id);
+    }
+  }
+
+  return {
+    run,
+    abortLocal(id) {
+      running.get(id)?.abort(new Error('transfer cancelled'));
+    },
+  };
+}

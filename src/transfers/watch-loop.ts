@@ -1,0 +1,267 @@
+/**
+ * One watch profile's scanning, run by the node that holds the profile's lease. Each cycle:
+ * list the source, let files settle, claim new versions (a row each), deliver the open rows a
+ * few at a time, count the cycle. Filesystem events wake a cycle early; the poll always runs.
+ */
+import { watch, type FSWatcher } from 'node:fs';
+import type { Db } from '../db/index.ts';
+import { renewLease, type Lease } from '../db/leases.ts';
+import { makeNameFilter, makeSettleTracker, scanSource, type SourceFile } from '../intake/index.ts';
+import type { Bus, FerryEvents } from '../live/bus.ts';
+import type { Storage } from '../storage/index.ts';
+import type { Delivery } from './deliver.ts';
+import { claimFiles, knownPaths, openFiles, type FileRow } from './file-records.ts';
+import { countCycle, getTransfer, log, updateTransfer, type TransferRow } from './records.ts';
+
+export interface WatchLoopDeps {
+  db: Db;
+  bus: Bus<FerryEvents>;
+  source: Storage;
+  delivery: Delivery;
+  leaseTtlMs: number;
+  /** Consecutive failed scans or files before the profile goes to `error`. */
+  failureLimit: number;
+  /** Files delivered at once per profile. */
+  concurrency: number;
+  /** Use filesystem events besides polling (off for network mounts). */
+  fsEvents: boolean;
+  now: () => number;
+  logError: (error: unknown, message: string) => void;
+}
+
+export interface WatchLoop {
+  /** Wakes the loop now (a status change arrived). */
+  poke(): void;
+  /** Stops after in-flight files; resolves when the loop has ended. */
+  stop(): Promise<void>;
+  readonly done: Promise<void>;
+}
+
+export function startWatchLoop(deps: WatchLoopDeps, id: number, lease: Lease): WatchLoop {
+  const { db, bus } = deps;
+  const life = { stopped: false };
+  let wake: (() => void) | undefined;
+  let watcher: FSWatcher | undefined;
+  let tracker: ReturnType<typeof makeSettleTracker> | undefined;
+  const claimedKeys = new Set<string>();
+  const abort = new AbortController();
+
+  function poke(): void {
+    wake?.();
+  }
+
+  function sleepUntilWoken(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        wake = undefined;
+        resolve();
+      }
+      wake = done;
+    });
+  }
+
+  function startFsEvents(t: TransferRow): void {
+    if (!deps.fsEvents || watcher) return;
+    try {
+      watcher = watch(t.source_path, { recursive: t.options.recursive, persistent: false }, () => {
+        // Let a burst of events coalesce into one early cycle.
+        setTimeout(poke, 50).unref();
+      });
+      watcher.on('error', () => {
+        watcher?.close();
+        watcher = undefined;
+      });
+    } catch {
+      watcher = undefined; // polling still runs
+    }
+  }
+
+  async function setStatus(
+    t: TransferRow,
+    status: TransferRow['status'],
+    error: string | null,
+  ): Promise<void> {
+    await updateTransfer(db, id, {
+      status,
+      error_message: error,
+      ...(status === 'completed' ? { completed_at: new Date() } : {}),
+    });
+    bus.emit('transfer:status', { transferId: id, ownerId: t.owner_user_id, status, error });
+  }
+
+  async function failed(t: TransferRow, reason: string): Promise<boolean> {
+    const row = await updateTransfer(db, id, { failure_streak: t.failure_streak + 1 });
+    const streak = row?.failure_streak ?? t.failure_streak + 1;
+    if (streak < deps.failureLimit) return false;
+    await log(
+      db,
+      id,
+      'error',
+      'watch.error',
+      `stopped after ${streak} consecutive failures: ${reason}`,
+    );
+    await setStatus(t, 'error', `stopped after ${streak} consecutive failures: ${reason}`);
+    return true;
+  }
+
+  /** New versions among the stable files, claimed in the store. */
+  async function claimStable(t: TransferRow, stable: readonly SourceFile[]): Promise<void> {
+    const keyOf = (f: SourceFile) => `${f.relative}\u0000${f.size}\u0000${f.mtimeMs}`;
+    let fresh = stable.filter((f) => !claimedKeys.has(keyOf(f)));
+    if (t.options.on_new_version === 'ignore' && fresh.length > 0) {
+      const known = await knownPaths(
+        db,
+        id,
+        fresh.map((f) => f.relative),
+      );
+      fresh = fresh.filter((f) => !known.has(f.relative));
+    }
+    if (fresh.length === 0) return;
+    const rows = await claimFiles(
+      db,
+      id,
+      t.options.checksum_algorithm,
+      fresh.map((f) => ({ relative: f.relative, size: f.size, mtimeMs: f.mtimeMs })),
+    );
+    for (const f of fresh) claimedKeys.add(keyOf(f));
+    for (const row of rows) {
+      bus.emit('watch:file-detected', {
+        transferId: id,
+        ownerId: t.owner_user_id,
+        fileId: row.id,
+        path: row.relative_path,
+        size: row.file_size,
+      });
+    }
+  }
+
+  /** Delivers open rows, a few at a time, until none is left or the profile stops being active. */
+  async function deliverOpen(): Promise<'ok' | 'stopped'> {
+    for (;;) {
+      const rows = await openFiles(db, id, 200);
+      if (rows.length === 0) return 'ok';
+      let index = 0;
+      const state = { halted: false };
+      const work = async () => {
+        for (let row = rows[index++]; row && !state.halted; row = rows[index++]) {
+          const current = await getTransfer(db, id);
+          if (!current || current.status !== 'active' || life.stopped) {
+            state.halted = true;
+            return;
+          }
+          if (await deliverOne(current, row)) state.halted = true;
+        }
+      };
+      await Promise.all(Array.from({ length: deps.concurrency }, work));
+      if (state.halted) return 'stopped';
+    }
+  }
+
+  /** Delivers one row; true when the profile went to `error`. */
+  async function deliverOne(t: TransferRow, row: FileRow): Promise<boolean> {
+    const status = await deps.delivery.deliver(
+      t,
+      row,
+      (bytes) => {
+        bus.emit('transfer:progress', {
+          transferId: id,
+          ownerId: t.owner_user_id,
+          file: row.relative_path,
+          bytes,
+          totalBytes: row.file_size,
+          percent: row.file_size > 0 ? (bytes / row.file_size) * 100 : 100,
+          bytesPerSecond: 0,
+          etaSeconds: null,
+        });
+      },
+      abort.signal,
+    );
+    const ok = status !== 'failed';
+    bus.emit('watch:file-finished', {
+      transferId: id,
+      ownerId: t.owner_user_id,
+      fileId: row.id,
+      path: row.relative_path,
+      ok,
+      error: ok ? null : 'see watch history',
+    });
+    if (ok) {
+      if (t.failure_streak > 0) await updateTransfer(db, id, { failure_streak: 0 });
+      return false;
+    }
+    return failed(t, `${row.relative_path} failed`);
+  }
+
+  /** One scan cycle; false when the loop should end. */
+  async function cycle(): Promise<boolean> {
+    if (!(await renewLease(db, lease, deps.leaseTtlMs))) {
+      bus.emit('lease:lost', { name: lease.name, holder: lease.holder, token: lease.token });
+      return false;
+    }
+    const t = await getTransfer(db, id);
+    if (!t || t.status !== 'active' || !t.watch_mode_enabled) return false;
+    tracker ??= makeSettleTracker(t.settle_time_seconds, deps.now);
+    startFsEvents(t);
+    const filter = makeNameFilter({
+      temp: t.options.temp_patterns,
+      include: t.options.include,
+      exclude: t.options.exclude,
+    });
+    let scanFiles: SourceFile[];
+    try {
+      scanFiles = (
+        await scanSource(deps.source, t.source_path, filter, { recursive: t.options.recursive })
+      ).files;
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      await log(db, id, 'warn', 'watch.scan_failed', reason);
+      return !(await failed(t, `scan failed: ${reason}`));
+    }
+    const stable = tracker.observe(scanFiles) as SourceFile[];
+    // Watch-once waits until the whole source is stable, then transfers it in one go.
+    const wholeStable = scanFiles.length > 0 && stable.length === scanFiles.length;
+    if (t.watch_continuous || wholeStable) await claimStable(t, stable);
+    const delivered = await deliverOpen();
+    const cycleNo = await countCycle(db, id);
+    bus.emit('watch:cycle', { transferId: id, ownerId: t.owner_user_id, cycle: cycleNo });
+    if (delivered === 'stopped') return false;
+    if (!t.watch_continuous && wholeStable) {
+      await setStatus(t, 'completed', null);
+      await log(
+        db,
+        id,
+        'info',
+        'watch.completed',
+        'the whole source was stable and is transferred',
+      );
+      return false;
+    }
+    return true;
+  }
+
+  const done = (async function run() {
+    try {
+      while (!life.stopped) {
+        const t = await getTransfer(db, id);
+        if (!(await cycle())) break;
+        await sleepUntilWoken((t?.options.poll_interval_seconds ?? 2) * 1000);
+      }
+    } catch (error) {
+      deps.logError(error, `watch profile ${id} loop failed`);
+    } finally {
+      watcher?.close();
+    }
+  })();
+
+  return {
+    poke,
+    done,
+    async stop() {
+      life.stopped = true;
+      poke();
+      await done;
+    },
+  };
+}

@@ -1,0 +1,107 @@
+/**
+ * Runs the watch profiles this node owns. Every node looks for active profiles; the one that
+ * acquires a profile's lease scans it (invariant 6). A status change anywhere is announced on
+ * `ferry_watch`, so pause, resume and new profiles take effect at once on every node.
+ */
+import type { Db, Unlisten } from '../db/index.ts';
+import { acquireLease, releaseLease } from '../db/leases.ts';
+import { activeWatchIds } from './records.ts';
+import { startWatchLoop, type WatchLoop, type WatchLoopDeps } from './watch-loop.ts';
+
+export const watchChannel = 'ferry_watch';
+
+export interface WatchSupervisor {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** Tells every node that profile `id` changed (created, paused, resumed, deleted). */
+  announce(id: number): Promise<void>;
+  /** Profiles this node scans now. */
+  readonly owned: readonly number[];
+}
+
+export interface SupervisorDeps extends WatchLoopDeps {
+  db: Db;
+  nodeId: string;
+  /** How often to look for unowned active profiles (a dead node's lease expiring, say). */
+  discoverEveryMs: number;
+}
+
+export function makeWatchSupervisor(deps: SupervisorDeps): WatchSupervisor {
+  const loops = new Map<number, WatchLoop>();
+  let timer: NodeJS.Timeout | undefined;
+  let unlisten: Unlisten | undefined;
+  let stopped = false;
+  let discovering: Promise<void> | undefined;
+  let again = false;
+
+  async function take(id: number): Promise<void> {
+    const name = `watch:${id}`;
+    const lease = await acquireLease(deps.db, name, deps.nodeId, deps.leaseTtlMs);
+    if (!lease || stopped) return;
+    const loop = startWatchLoop(deps, id, lease);
+    loops.set(id, loop);
+    void loop.done.then(async () => {
+      loops.delete(id);
+      await releaseLease(deps.db, lease).catch(() => undefined);
+      // The profile may have been resumed while this loop was ending.
+      if (!stopped) discover();
+    });
+  }
+
+  async function discoverOnce(): Promise<void> {
+    const ids = await activeWatchIds(deps.db);
+    for (const id of ids) {
+      const running = loops.get(id);
+      if (running) running.poke();
+      else await take(id);
+    }
+  }
+
+  /** Coalesces discovery requests: one runs at a time, and one more follows if asked meanwhile. */
+  function discover(): void {
+    if (stopped) return;
+    if (discovering) {
+      again = true;
+      return;
+    }
+    discovering = discoverOnce()
+      .catch((error: unknown) => {
+        deps.logError(error, 'watch discovery failed');
+      })
+      .finally(() => {
+        discovering = undefined;
+        if (again) {
+          again = false;
+          discover();
+        }
+      });
+  }
+
+  return {
+    async start() {
+      unlisten = await deps.db.listen(watchChannel, (payload) => {
+        const id = Number(payload);
+        const loop = loops.get(id);
+        if (loop) loop.poke();
+        else discover();
+      });
+      timer = setInterval(discover, deps.discoverEveryMs);
+      timer.unref();
+      discover();
+      await discovering;
+    },
+    async stop() {
+      stopped = true;
+      clearInterval(timer);
+      await unlisten?.();
+      await discovering;
+      await Promise.all([...loops.values()].map((loop) => loop.stop()));
+    },
+    async announce(id) {
+      await deps.db.notify(watchChannel, String(id));
+    },
+    get owned() {
+      return [...loops.keys()];
+    },
+  };
+}
