@@ -1,11 +1,13 @@
 #!/usr/bin/env node
-/** The `ferry` command: start, migrate, config print, version. */
+/** The `ferry` command: start, migrate, config print, version, cp, watch, transfers. */
 import { parseArgs } from 'node:util';
 import { makeFerry, makeLogger, version } from '../app/index.ts';
 import { loadConfig, maskedConfig, type Config } from '../config/index.ts';
 import { migrate, openStore } from '../db/index.ts';
 import { errorCodes, FerryError, isFerryError, isStoreUnavailable } from '../errors/index.ts';
+import { runCp } from './cp.ts';
 import { printConfig } from './print-config.ts';
+import { runRemote } from './remote.ts';
 import { createAdmin } from './users.ts';
 
 const usage = `ferry ${version} — verified file and event transport
@@ -16,6 +18,13 @@ Usage:
   ferry config print [--json] [--config FILE]
   ferry users create-admin --email E (--password P | --password-stdin) [--username U]
   ferry version
+  ferry cp <src> <dst> [--move] [--algo xxh128|xxh3|xxh64|sha256|sha1|md5|blake3] [--conflict fail|skip_if_identical|overwrite|rename]
+  ferry watch add <src-folder> <dst-folder> [--settle SECONDS] [--once] [--move] [--algo A]
+  ferry watch ls | pause <id> | resume <id> | rm <id>
+  ferry transfers ls [--status S] | show <id>
+
+  cp runs in this process (no server). watch and transfers talk to a running server:
+  --server URL (or FERRY_SERVER, default http://127.0.0.1:8000), --api-key KEY (or FERRY_API_KEY).
 
 Configuration: defaults → ferry.config.{yaml,json} → FERRY_* env → flags (docs/configuration.md).`;
 
@@ -31,6 +40,14 @@ const options = {
   password: { type: 'string' },
   'password-stdin': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
+  move: { type: 'boolean' },
+  algo: { type: 'string' },
+  conflict: { type: 'string' },
+  settle: { type: 'string' },
+  once: { type: 'boolean' },
+  status: { type: 'string' },
+  server: { type: 'string' },
+  'api-key': { type: 'string' },
 } as const;
 
 async function main(argv: string[]): Promise<number> {
@@ -70,6 +87,28 @@ async function main(argv: string[]): Promise<number> {
       });
     case 'start':
       return runStart(load());
+    case 'cp': {
+      const [, src, dst] = positionals;
+      if (!src || !dst) break;
+      return runCp(src, dst, {
+        move: values.move === true,
+        algorithm: values.algo,
+        conflict: values.conflict,
+        out: process.stderr,
+      });
+    }
+    case 'watch':
+    case 'transfers':
+      return runRemote(command, sub, positionals.slice(2), {
+        server: values.server,
+        apiKey: values['api-key'],
+        json: values.json === true,
+        settle: values.settle,
+        once: values.once === true,
+        move: values.move === true,
+        algorithm: values.algo,
+        status: values.status,
+      });
   }
   console.error(`ferry: unknown command '${positionals.join(' ')}'\n\n${usage}`);
   return 2;
