@@ -4,6 +4,7 @@
  * few at a time, count the cycle. Filesystem events wake a cycle early; the poll always runs.
  */
 import { watch, type FSWatcher } from 'node:fs';
+import { statfs } from 'node:fs/promises';
 import type { Db } from '../db/index.ts';
 import { renewLease, type Lease } from '../db/leases.ts';
 import { makeNameFilter, makeSettleTracker, scanSource, type SourceFile } from '../intake/index.ts';
@@ -27,6 +28,20 @@ export interface WatchLoopDeps {
   fsEvents: boolean;
   now: () => number;
   logError: (error: unknown, message: string) => void;
+}
+
+/** statfs magic numbers of network filesystems (NFS, CIFS, SMB2, SMB, 9p, FUSE-based sshfs). */
+const networkFilesystems = new Set([
+  0x6969, 0xff534d42, 0xfe534d42, 0x517b, 0x01021997, 0x65735546,
+]);
+
+/** True when `dir` lives on a network filesystem, where inotify misses remote writes. */
+export async function isNetworkMount(dir: string): Promise<boolean> {
+  try {
+    return networkFilesystems.has((await statfs(dir)).type);
+  } catch {
+    return false;
+  }
 }
 
 export interface WatchLoop {
@@ -62,8 +77,22 @@ export function startWatchLoop(deps: WatchLoopDeps, id: number, lease: Lease): W
     });
   }
 
-  function startFsEvents(t: TransferRow): void {
-    if (!deps.fsEvents || watcher) return;
+  let fsEventsChecked = false;
+
+  async function startFsEvents(t: TransferRow): Promise<void> {
+    if (!deps.fsEvents || watcher || fsEventsChecked) return;
+    fsEventsChecked = true;
+    // inotify sees only this machine's writes; on a network mount polling is the only truth.
+    if (await isNetworkMount(t.source_path)) {
+      await log(
+        db,
+        id,
+        'info',
+        'watch.polling_only',
+        'network mount: filesystem events off, polling only',
+      );
+      return;
+    }
     try {
       watcher = watch(t.source_path, { recursive: t.options.recursive, persistent: false }, () => {
         // Let a burst of events coalesce into one early cycle.
@@ -72,6 +101,7 @@ export function startWatchLoop(deps: WatchLoopDeps, id: number, lease: Lease): W
       watcher.on('error', () => {
         watcher?.close();
         watcher = undefined;
+        fsEventsChecked = false;
       });
     } catch {
       watcher = undefined; // polling still runs
@@ -203,7 +233,7 @@ export function startWatchLoop(deps: WatchLoopDeps, id: number, lease: Lease): W
     const t = await getTransfer(db, id);
     if (!t || t.status !== 'active' || !t.watch_mode_enabled) return false;
     tracker ??= makeSettleTracker(t.settle_time_seconds, deps.now);
-    startFsEvents(t);
+    await startFsEvents(t);
     const filter = makeNameFilter({
       temp: t.options.temp_patterns,
       include: t.options.include,
