@@ -64,7 +64,7 @@ export async function hashFile(
   algorithm: ChecksumAlgorithm,
   options: { chunkSize?: number; signal?: AbortSignal } = {},
 ): Promise<string> {
-  const hasher = await makeHasher(algorithm);
+  const hasher = makeHasher(algorithm);
   for await (const chunk of storage.read(file, {
     chunkSize: options.chunkSize ?? 4 * MiB,
     signal: options.signal,
@@ -115,7 +115,7 @@ async function writeTemp(
   source: FileInfo,
   temp: string,
 ): Promise<string> {
-  const hasher = await makeHasher(request.algorithm);
+  const hasher = makeHasher(request.algorithm);
   const handle = await request.destination.write(temp);
   const interval = request.progressIntervalMs ?? 250;
   let bytes = 0;

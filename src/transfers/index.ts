@@ -68,6 +68,7 @@ export function makeTransferCapability(deps: TransferCapabilityDeps): TransferCa
     concurrency: c.concurrency,
     fsEvents: c.fs_events,
     discoverEveryMs: Math.max(1000, (c.watch_lease_seconds * 1000) / 3),
+    shutdownGraceMs: deps.config.jobs.shutdown_timeout_ms,
     now: Date.now,
     logError: deps.logError,
   });

@@ -71,30 +71,27 @@ export function makeOnceRunner(deps: RunOnceDeps): OnceRunner {
     if (existing.total > 0) return {};
     const info = await deps.source.stat(t.source_path);
     if (!info) return { error: `Source path does not exist: ${t.source_path}` };
+    let files: { relative: string; size: number; mtimeMs: number }[];
     if (info.kind === 'file') {
-      await claimFiles(db, t.id, t.options.checksum_algorithm, [
-        { relative: path.basename(t.source_path), size: info.size, mtimeMs: info.mtimeMs },
-      ]);
-      await updateTransfer(db, t.id, { file_count: 1, file_size: info.size });
-      return {};
+      files = [{ relative: path.basename(t.source_path), size: info.size, mtimeMs: info.mtimeMs }];
+    } else {
+      const filter = makeNameFilter({
+        temp: t.options.temp_patterns,
+        include: t.options.include,
+        exclude: t.options.exclude,
+      });
+      const scan = await scanSource(deps.source, t.source_path, filter, {
+        recursive: t.options.recursive,
+      });
+      files = scan.files.map((f) => ({ relative: f.relative, size: f.size, mtimeMs: f.mtimeMs }));
     }
-    const filter = makeNameFilter({
-      temp: t.options.temp_patterns,
-      include: t.options.include,
-      exclude: t.options.exclude,
+    const total = files.reduce((sum, f) => sum + f.size, 0);
+    // Rows and totals together: a crash in between would leave a retry with rows but no totals.
+    await db.transaction(async (tx) => {
+      await claimFiles(tx, t.id, t.options.checksum_algorithm, files);
+      await updateTransfer(tx, t.id, { file_count: files.length, file_size: total });
+      await log(tx, t.id, 'info', 'transfer.claimed', `${files.length} files, ${total} bytes`);
     });
-    const scan = await scanSource(deps.source, t.source_path, filter, {
-      recursive: t.options.recursive,
-    });
-    await claimFiles(
-      db,
-      t.id,
-      t.options.checksum_algorithm,
-      scan.files.map((f) => ({ relative: f.relative, size: f.size, mtimeMs: f.mtimeMs })),
-    );
-    const total = scan.files.reduce((sum, f) => sum + f.size, 0);
-    await updateTransfer(db, t.id, { file_count: scan.files.length, file_size: total });
-    await log(db, t.id, 'info', 'transfer.claimed', `${scan.files.length} files, ${total} bytes`);
     return {};
   }
 

@@ -122,6 +122,12 @@ export function makeTransfers(deps: TransfersDeps) {
   async function create(input: CreateTransfer, ownerUserId: number | null): Promise<TransferRow> {
     const source = await deps.volumes.resolve('source_path', input.source_path);
     const destination = await deps.volumes.resolve('destination_path', input.destination_path);
+    if (input.target_name === '.' || input.target_name === '..') {
+      throw new FerryError('FERRY_ERR_PATH_OUTSIDE_VOLUMES', {
+        field: 'target_name',
+        reason: 'the name is `.` or `..`',
+      });
+    }
     const info = await deps.source.stat(source);
     if (!info) throw new FerryError('FERRY_ERR_SOURCE_NOT_FOUND', { path: input.source_path });
     const watch = input.watch_mode_enabled ?? false;

@@ -268,6 +268,15 @@ describe.each(storeKinds)('transfers on %s', (kind) => {
         expect(response.json.code, JSON.stringify(body)).toBe('FERRY_ERR_PATH_OUTSIDE_VOLUMES');
       }
     }
+    writeRandom(path.join(w.src, 'f.bin'), 10);
+    for (const target_name of ['..', '.', 'a/b']) {
+      const named = await w.request('POST', '/transfers', {
+        source_path: path.join(w.src, 'f.bin'),
+        destination_path: w.dst,
+        target_name,
+      });
+      expect(named.status, target_name).toBeOneOf([400, 422]);
+    }
     expect((await w.request('GET', '/api/v1/transfers')).json.total).toBe(0);
   });
 
@@ -302,11 +311,12 @@ describe.each(storeKinds)('transfers on %s', (kind) => {
     expect((await w.request('POST', `/transfers/${id}/cancel`)).status).toBe(400);
     expect((await w.request('POST', `/transfers/${id}/pause-watch`)).status).toBe(400);
     const logs = (await w.request('GET', `/transfers/${id}/logs`)).json;
-    expect(logs.items.map((l) => l.event)).toEqual(
-      ['transfer.created', 'transfer.claimed', 'file.completed', 'transfer.completed'].filter(
-        (e) => e !== 'transfer.claimed',
-      ),
-    );
+    expect(logs.items.map((l) => l.event)).toEqual([
+      'transfer.created',
+      'transfer.claimed',
+      'file.completed',
+      'transfer.completed',
+    ]);
     const json = (await w.request<HistoryJson>('GET', `/transfers/${id}/report?format=json`)).json;
     expect(json.files[0]?.source_checksum).toBe(sha256File(path.join(w.src, 'r.bin')));
     const http = w.ferry.http;

@@ -47,8 +47,8 @@ export async function isNetworkMount(dir: string): Promise<boolean> {
 export interface WatchLoop {
   /** Wakes the loop now (a status change arrived). */
   poke(): void;
-  /** Stops after in-flight files; resolves when the loop has ended. */
-  stop(): Promise<void>;
+  /** Stops after in-flight files, aborting them after `graceMs`; resolves when the loop has ended. */
+  stop(graceMs: number): Promise<void>;
   readonly done: Promise<void>;
 }
 
@@ -136,9 +136,17 @@ export function startWatchLoop(deps: WatchLoopDeps, id: number, lease: Lease): W
     return true;
   }
 
+  const keyOf = (f: SourceFile) => `${f.relative}\u0000${f.size}\u0000${f.mtimeMs}`;
+
+  /** Keeps the claimed-key memory to what the folder holds now (moved files leave it). */
+  function forgetVanished(files: readonly SourceFile[]): void {
+    if (claimedKeys.size === 0) return;
+    const present = new Set(files.map(keyOf));
+    for (const key of claimedKeys) if (!present.has(key)) claimedKeys.delete(key);
+  }
+
   /** New versions among the stable files, claimed in the store. */
   async function claimStable(t: TransferRow, stable: readonly SourceFile[]): Promise<void> {
-    const keyOf = (f: SourceFile) => `${f.relative}\u0000${f.size}\u0000${f.mtimeMs}`;
     let fresh = stable.filter((f) => !claimedKeys.has(keyOf(f)));
     if (t.options.on_new_version === 'ignore' && fresh.length > 0) {
       const known = await knownPaths(
@@ -250,6 +258,7 @@ export function startWatchLoop(deps: WatchLoopDeps, id: number, lease: Lease): W
       return !(await failed(t, `scan failed: ${reason}`));
     }
     const stable = tracker.observe(scanFiles) as SourceFile[];
+    forgetVanished(scanFiles);
     // Watch-once waits until the whole source is stable, then transfers it in one go.
     const wholeStable = scanFiles.length > 0 && stable.length === scanFiles.length;
     if (t.watch_continuous || wholeStable) await claimStable(t, stable);
@@ -288,10 +297,15 @@ export function startWatchLoop(deps: WatchLoopDeps, id: number, lease: Lease): W
   return {
     poke,
     done,
-    async stop() {
+    async stop(graceMs) {
       life.stopped = true;
       poke();
+      // An aborted file keeps its row `transferring`; the next owner resumes it.
+      const timer = setTimeout(() => {
+        abort.abort(new Error('shutting down'));
+      }, graceMs);
       await done;
+      clearTimeout(timer);
     },
   };
 }

@@ -24,6 +24,8 @@ export interface SupervisorDeps extends WatchLoopDeps {
   nodeId: string;
   /** How often to look for unowned active profiles (a dead node's lease expiring, say). */
   discoverEveryMs: number;
+  /** On stop, how long files in flight may run before they are aborted (to resume later). */
+  shutdownGraceMs: number;
 }
 
 export function makeWatchSupervisor(deps: SupervisorDeps): WatchSupervisor {
@@ -95,7 +97,7 @@ export function makeWatchSupervisor(deps: SupervisorDeps): WatchSupervisor {
       clearInterval(timer);
       await unlisten?.();
       await discovering;
-      await Promise.all([...loops.values()].map((loop) => loop.stop()));
+      await Promise.all([...loops.values()].map((loop) => loop.stop(deps.shutdownGraceMs)));
     },
     async announce(id) {
       await deps.db.notify(watchChannel, String(id));
