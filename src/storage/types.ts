@@ -66,9 +66,13 @@ export interface Storage {
   close(): Promise<void>;
 }
 
-/** Why a storage operation failed, in backend-independent terms. */
+/**
+ * Why a storage operation failed, in backend-independent terms. `invalid_name`: the backend
+ * cannot hold that name (SMB: `\ : * ? " < > |`, or `..` leaving the base folder); retrying
+ * cannot help.
+ */
 export type StorageFailure =
-  'not_found' | 'exists' | 'permission_denied' | 'no_space' | 'unreachable' | 'io';
+  'not_found' | 'exists' | 'permission_denied' | 'no_space' | 'unreachable' | 'invalid_name' | 'io';
 
 /** A storage operation's failure with a backend-independent reason. */
 export class StorageError extends Error {
