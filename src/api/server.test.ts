@@ -127,7 +127,10 @@ describe.each(storeKinds)('HTTP conventions on %s', (kind) => {
       store: kind,
       role: 'all',
       uptime_seconds: expect.any(Number),
-      workers: { running: true, job_names: ['events.process', 'events.sweep'] },
+      workers: {
+        running: true,
+        job_names: expect.arrayContaining(['events.process', 'events.sweep', 'transfers.run']),
+      },
       queues: expect.arrayContaining([
         expect.objectContaining({ name: 'events.process', queued: 0 }),
       ]),
