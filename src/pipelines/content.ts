@@ -5,7 +5,7 @@
  */
 import type { Storage } from '../storage/index.ts';
 // The transfers' streaming hashers: one implementation of every checksum Ferry records.
-import { makeHasher, type ChecksumAlgorithm } from '../transfers/hashing.ts';
+import { makeHasher, type ChecksumAlgorithm } from '../transfers/index.ts';
 
 /** A file's bytes and their hash. */
 export interface Content {

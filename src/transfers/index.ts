@@ -13,7 +13,7 @@ import { makeTransfers, type Transfers } from './service.ts';
 import { makeWatchSupervisor, type WatchSupervisor } from './watch-supervisor.ts';
 
 export { copyFile, hashFile, type ConflictPolicy, type CopyFileResult } from './copy-file.ts';
-export { checksumAlgorithms, type ChecksumAlgorithm } from './hashing.ts';
+export { checksumAlgorithms, makeHasher, type ChecksumAlgorithm, type Hasher } from './hashing.ts';
 export type { Transfers, Viewer, CreateTransfer } from './service.ts';
 export type { TransferRow, TransferStatus } from './records.ts';
 

@@ -6,7 +6,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import Type, { type Static } from 'typebox';
 import type { VolumeGuard } from '../../storage/index.ts';
-import { checksumAlgorithms } from '../../transfers/hashing.ts';
+import { checksumAlgorithms } from '../../transfers/index.ts';
 import { reportCsv, reportPdf, type TransferReport } from '../../transfers/report.ts';
 import type { FileRow, Transfers, Viewer } from '../../transfers/service.ts';
 import type { TransferRow } from '../../transfers/records.ts';
