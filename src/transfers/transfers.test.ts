@@ -2,7 +2,15 @@
  * The seed scenarios (COPY, MOVE, pause/resume) and the transfer behaviours around them, through
  * the HTTP API of a real Ferry on each store, with real files in a temp volume.
  */
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { storeKinds } from '../../test/helpers/stores.ts';
@@ -35,6 +43,8 @@ describe.each(storeKinds)('transfers on %s', (kind) => {
   it('COPY: three 50 KB files arrive with matching checksums; sources remain', async () => {
     const w = (world = await transferWorld(kind));
     const sums = ['a.bin', 'b.bin', 'c.bin'].map((n) => writeRandom(path.join(w.src, n), 50 * KB));
+    chmodSync(path.join(w.src, 'b.bin'), 0o640);
+    utimesSync(path.join(w.src, 'c.bin'), 1_000_000, 1_000_000);
     const created = await w.request('POST', '/transfers', {
       source_path: w.src,
       destination_path: w.dst,
@@ -56,6 +66,9 @@ describe.each(storeKinds)('transfers on %s', (kind) => {
       expect(sha256File(path.join(w.dst, n))).toBe(sums[i]);
       expect(existsSync(path.join(w.src, n))).toBe(true);
     });
+    // mtime and mode are kept.
+    expect(statSync(path.join(w.dst, 'b.bin')).mode & 0o777).toBe(0o640);
+    expect(statSync(path.join(w.dst, 'c.bin')).mtimeMs).toBe(1_000_000_000);
     const checksums = await w.request('GET', `/api/v1/transfers/${created.json.id}/checksums`);
     expect(checksums.json.algorithm).toBe('xxh128');
     expect(checksums.json.items).toHaveLength(3);
