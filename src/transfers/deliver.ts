@@ -11,7 +11,7 @@ import type { Db } from '../db/index.ts';
 import { isFerryError } from '../errors/index.ts';
 import type { Bus, FerryEvents } from '../live/bus.ts';
 import type { Storage } from '../storage/index.ts';
-import { copyFile, hashFile, removeLeftovers, type ConflictPolicy } from './copy-file.ts';
+import { copyFile, hashFile, type ConflictPolicy } from './copy-file.ts';
 import { updateFile, lastDelivered, type FileRow } from './file-records.ts';
 import type { ChecksumAlgorithm } from './hashing.ts';
 import { log, type TransferRow } from './records.ts';
@@ -66,12 +66,28 @@ export interface Delivery {
 export function makeDelivery(deps: DeliveryDeps): Delivery {
   const { db } = deps;
 
-  async function finishMove(transfer: TransferRow, row: FileRow, from: string): Promise<void> {
+  /**
+   * Ends a verified file: a move records `verified` before deleting the source (invariant 2);
+   * then `completed` and its log line are written together.
+   */
+  async function finish(
+    transfer: TransferRow,
+    row: FileRow,
+    from: string,
+    line: { event: string; message: string; details?: Record<string, unknown> },
+  ): Promise<void> {
     if (transfer.operation_mode === 'move') {
       await updateFile(db, row.id, { status: 'verified' });
       await deps.source.remove(from);
     }
-    await updateFile(db, row.id, { status: 'completed', transfer_completed_at: new Date() });
+    await db.transaction(async (tx) => {
+      await updateFile(tx, row.id, {
+        status: 'completed',
+        bytes_transferred: row.file_size,
+        transfer_completed_at: new Date(),
+      });
+      await log(tx, transfer.id, 'info', line.event, line.message, line.details);
+    });
   }
 
   /** A crash between rename and bookkeeping left a verified file in place: recognize it. */
@@ -94,10 +110,10 @@ export function makeDelivery(deps: DeliveryDeps): Delivery {
   ): Promise<ConflictPolicy> {
     const policy = transfer.options.conflict_policy;
     if (!transfer.watch_mode_enabled || policy !== 'fail') return policy;
+    // The common case, nothing at the destination yet, needs no query.
+    if (!(await deps.destination.stat(to))) return policy;
     const previous = await lastDelivered(db, transfer.id, row.relative_path);
     if (!previous?.destination_checksum) return policy;
-    const existing = await deps.destination.stat(to);
-    if (!existing) return policy;
     const same =
       (await hashFile(deps.destination, to, row.algorithm as ChecksumAlgorithm)) ===
       previous.destination_checksum;
@@ -112,19 +128,16 @@ export function makeDelivery(deps: DeliveryDeps): Delivery {
   ): Promise<FileRow['status']> {
     const { from, to } = pathsOf(transfer, row);
     const algorithm = row.algorithm as ChecksumAlgorithm;
+    const recovered = {
+      event: 'file.recovered',
+      message: `${row.relative_path} was already verified in place`,
+    };
     if (row.status === 'verified') {
-      await finishMove(transfer, row, from);
+      await finish(transfer, row, from, recovered);
       return 'completed';
     }
     if (row.status === 'transferring' && (await alreadyInPlace(row, to, algorithm))) {
-      await log(
-        db,
-        transfer.id,
-        'info',
-        'file.recovered',
-        `${row.relative_path} was already verified in place`,
-      );
-      await finishMove(transfer, row, from);
+      await finish(transfer, row, from, recovered);
       return 'completed';
     }
     await updateFile(db, row.id, {
@@ -132,7 +145,6 @@ export function makeDelivery(deps: DeliveryDeps): Delivery {
       transfer_started_at: new Date(),
       attemptsPlusOne: true,
     });
-    await removeLeftovers(deps.destination, to, `t${transfer.id}`);
     const result = await copyFile({
       source: deps.source,
       from,
@@ -140,7 +152,8 @@ export function makeDelivery(deps: DeliveryDeps): Delivery {
       to,
       algorithm,
       conflict: await conflictFor(transfer, row, to),
-      tempTag: `t${transfer.id}`,
+      // Per file row: a retry overwrites (truncates) the same temp name, nothing is left over.
+      tempTag: `t${transfer.id}-f${row.id}`,
       onProgress: (bytes) => {
         progress(bytes);
       },
@@ -153,35 +166,30 @@ export function makeDelivery(deps: DeliveryDeps): Delivery {
       signal,
       chunkSize: deps.chunkSize,
     });
-    await updateFile(db, row.id, {
-      source_checksum: result.sourceChecksum,
-      destination_checksum: result.destinationChecksum,
-      checksum_match: true,
-      bytes_transferred: row.file_size,
-    });
     if (result.outcome === 'skipped_identical') {
-      await updateFile(db, row.id, { status: 'skipped', transfer_completed_at: new Date() });
-      await log(
-        db,
-        transfer.id,
-        'info',
-        'file.skipped',
-        `${row.relative_path}: identical file already at ${to}`,
-      );
+      await db.transaction(async (tx) => {
+        await updateFile(tx, row.id, {
+          status: 'skipped',
+          source_checksum: result.sourceChecksum,
+          destination_checksum: result.destinationChecksum,
+          checksum_match: true,
+          transfer_completed_at: new Date(),
+        });
+        await log(
+          tx,
+          transfer.id,
+          'info',
+          'file.skipped',
+          `${row.relative_path}: identical file already at ${to}`,
+        );
+      });
       return 'skipped';
     }
-    await finishMove(transfer, row, from);
-    await log(
-      db,
-      transfer.id,
-      'info',
-      'file.completed',
-      `${row.relative_path} verified at ${result.finalPath}`,
-      {
-        checksum: result.sourceChecksum,
-        algorithm,
-      },
-    );
+    await finish(transfer, row, from, {
+      event: 'file.completed',
+      message: `${row.relative_path} verified at ${result.finalPath}`,
+      details: { checksum: result.sourceChecksum, algorithm },
+    });
     return 'completed';
   }
 

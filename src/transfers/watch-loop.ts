@@ -60,9 +60,44 @@ export function startWatchLoop(deps: WatchLoopDeps, id: number, lease: Lease): W
   let tracker: ReturnType<typeof makeSettleTracker> | undefined;
   const claimedKeys = new Set<string>();
   const abort = new AbortController();
+  /** Open rows delivered per cycle before the source is scanned again. */
+  const batchSize = 200;
+
+  /** The profile's row as last read, and when the lease was last renewed. */
+  const cache: { row: TransferRow | undefined; readAt: number; stale: boolean; renewedAt: number } =
+    {
+      row: undefined,
+      readAt: 0,
+      stale: true,
+      renewedAt: Date.now(),
+    };
 
   function poke(): void {
+    cache.stale = true;
     wake?.();
+  }
+
+  /**
+   * The profile as it stands, or undefined when this node lost its lease. Renews the lease every
+   * third of its lifetime — also while a long backlog is delivered — and rereads the row when
+   * poked (pause, resume, delete anywhere are announced) or at least once a second.
+   */
+  async function currentProfile(): Promise<TransferRow | undefined> {
+    const now = Date.now();
+    if (now - cache.renewedAt >= deps.leaseTtlMs / 3) {
+      if (!(await renewLease(db, lease, deps.leaseTtlMs))) {
+        bus.emit('lease:lost', { name: lease.name, holder: lease.holder, token: lease.token });
+        life.stopped = true;
+        return undefined;
+      }
+      cache.renewedAt = now;
+    }
+    if (cache.stale || now - cache.readAt >= 1000) {
+      cache.stale = false;
+      cache.readAt = now;
+      cache.row = await getTransfer(db, id);
+    }
+    return cache.row;
   }
 
   function sleepUntilWoken(ms: number): Promise<void> {
@@ -176,25 +211,25 @@ export function startWatchLoop(deps: WatchLoopDeps, id: number, lease: Lease): W
   }
 
   /** Delivers open rows, a few at a time, until none is left or the profile stops being active. */
-  async function deliverOpen(): Promise<'ok' | 'stopped'> {
-    for (;;) {
-      const rows = await openFiles(db, id, 200);
-      if (rows.length === 0) return 'ok';
-      let index = 0;
-      const state = { halted: false };
-      const work = async () => {
-        for (let row = rows[index++]; row && !state.halted; row = rows[index++]) {
-          const current = await getTransfer(db, id);
-          if (!current || current.status !== 'active' || life.stopped) {
-            state.halted = true;
-            return;
-          }
-          if (await deliverOne(current, row)) state.halted = true;
+  /** Delivers up to one batch of open rows; 'more' when rows are left for the next cycle. */
+  async function deliverOpen(): Promise<'ok' | 'more' | 'stopped'> {
+    const rows = await openFiles(db, id, batchSize);
+    if (rows.length === 0) return 'ok';
+    let index = 0;
+    const state = { halted: false };
+    const work = async () => {
+      for (let row = rows[index++]; row && !state.halted; row = rows[index++]) {
+        const current = await currentProfile();
+        if (!current || current.status !== 'active' || life.stopped) {
+          state.halted = true;
+          return;
         }
-      };
-      await Promise.all(Array.from({ length: deps.concurrency }, work));
-      if (state.halted) return 'stopped';
-    }
+        if (await deliverOne(current, row)) state.halted = true;
+      }
+    };
+    await Promise.all(Array.from({ length: deps.concurrency }, work));
+    if (state.halted) return 'stopped';
+    return rows.length === batchSize ? 'more' : 'ok';
   }
 
   /** Delivers one row; true when the profile went to `error`. */
@@ -217,6 +252,8 @@ export function startWatchLoop(deps: WatchLoopDeps, id: number, lease: Lease): W
       abort.signal,
     );
     const ok = status !== 'failed';
+    // The failure streak changes below; the next file must see it.
+    cache.stale = true;
     bus.emit('watch:file-finished', {
       transferId: id,
       ownerId: t.owner_user_id,
@@ -232,14 +269,11 @@ export function startWatchLoop(deps: WatchLoopDeps, id: number, lease: Lease): W
     return failed(t, `${row.relative_path} failed`);
   }
 
-  /** One scan cycle; false when the loop should end. */
-  async function cycle(): Promise<boolean> {
-    if (!(await renewLease(db, lease, deps.leaseTtlMs))) {
-      bus.emit('lease:lost', { name: lease.name, holder: lease.holder, token: lease.token });
-      return false;
-    }
-    const t = await getTransfer(db, id);
-    if (!t || t.status !== 'active' || !t.watch_mode_enabled) return false;
+  /** One scan cycle: 'end' stops the loop, 'more' runs the next at once, 'idle' waits a poll. */
+  async function cycle(): Promise<'end' | 'more' | 'idle'> {
+    cache.stale = true;
+    const t = await currentProfile();
+    if (!t || t.status !== 'active' || !t.watch_mode_enabled) return 'end';
     tracker ??= makeSettleTracker(t.settle_time_seconds, deps.now);
     await startFsEvents(t);
     const filter = makeNameFilter({
@@ -255,7 +289,7 @@ export function startWatchLoop(deps: WatchLoopDeps, id: number, lease: Lease): W
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
       await log(db, id, 'warn', 'watch.scan_failed', reason);
-      return !(await failed(t, `scan failed: ${reason}`));
+      return (await failed(t, `scan failed: ${reason}`)) ? 'end' : 'idle';
     }
     const stable = tracker.observe(scanFiles) as SourceFile[];
     forgetVanished(scanFiles);
@@ -265,7 +299,8 @@ export function startWatchLoop(deps: WatchLoopDeps, id: number, lease: Lease): W
     const delivered = await deliverOpen();
     const cycleNo = await countCycle(db, id);
     bus.emit('watch:cycle', { transferId: id, ownerId: t.owner_user_id, cycle: cycleNo });
-    if (delivered === 'stopped') return false;
+    if (delivered === 'stopped') return 'end';
+    if (delivered === 'more') return 'more';
     if (!t.watch_continuous && wholeStable) {
       await setStatus(t, 'completed', null);
       await log(
@@ -275,17 +310,19 @@ export function startWatchLoop(deps: WatchLoopDeps, id: number, lease: Lease): W
         'watch.completed',
         'the whole source was stable and is transferred',
       );
-      return false;
+      return 'end';
     }
-    return true;
+    return 'idle';
   }
 
   const done = (async function run() {
     try {
       while (!life.stopped) {
-        const t = await getTransfer(db, id);
-        if (!(await cycle())) break;
-        await sleepUntilWoken((t?.options.poll_interval_seconds ?? 2) * 1000);
+        const next = await cycle();
+        if (next === 'end') break;
+        // A backlog is delivered a batch per cycle, so new files are still detected meanwhile.
+        if (next === 'idle')
+          await sleepUntilWoken((cache.row?.options.poll_interval_seconds ?? 2) * 1000);
       }
     } catch (error) {
       deps.logError(error, `watch profile ${id} loop failed`);
