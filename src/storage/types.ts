@@ -33,6 +33,11 @@ export interface ReadOptions {
   /** Bytes per chunk; >= 1 MiB keeps hashing and copying at disk speed. */
   chunkSize?: number;
   signal?: AbortSignal;
+  /**
+   * The caller is done with each chunk before it asks for the next (hash it, write it, drop it),
+   * so a backend may reuse buffers and read the next chunk while the caller works on this one.
+   */
+  transient?: boolean;
 }
 
 /** One place that holds files. */

@@ -74,6 +74,7 @@ export async function hashFile(
   for await (const chunk of storage.read(file, {
     chunkSize: options.chunkSize ?? MiB,
     signal: options.signal,
+    transient: true,
   })) {
     hasher.update(chunk);
   }
@@ -130,6 +131,7 @@ async function writeTemp(
     for await (const chunk of request.source.read(request.from, {
       chunkSize: request.chunkSize ?? chunkSizeFor(source.size),
       signal: request.signal,
+      transient: true,
     })) {
       hasher.update(chunk);
       await handle.write(chunk);

@@ -1,6 +1,8 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { describe, expect, it } from 'vitest';
 import { describeStorageConformance, localFixture } from '../conformance.ts';
 import { makeLocalStorage } from './local.ts';
 
@@ -18,4 +20,33 @@ describeStorageConformance('local', {
       },
     };
   },
+});
+
+describe('local transient reads', () => {
+  it('yield the same bytes as a stream, in chunks of the asked size, and stop cleanly early', async () => {
+    const root = await mkdtemp(path.join(tmpdir(), 'ferry-local-ahead-'));
+    try {
+      const file = path.join(root, 'f.bin');
+      const content = randomBytes(3 * 65536 + 123);
+      await writeFile(file, content);
+      const storage = makeLocalStorage();
+      const hash = createHash('sha256');
+      const sizes: number[] = [];
+      for await (const chunk of storage.read(file, { chunkSize: 65536, transient: true })) {
+        hash.update(chunk);
+        sizes.push(chunk.byteLength);
+      }
+      expect(hash.digest('hex')).toBe(createHash('sha256').update(content).digest('hex'));
+      expect(sizes).toEqual([65536, 65536, 65536, 123]);
+      for await (const chunk of storage.read(file, { chunkSize: 65536, transient: true })) {
+        expect(chunk.byteLength).toBe(65536);
+        break;
+      }
+      await expect(async () => {
+        for await (const _ of storage.read(path.join(root, 'missing'), { transient: true })) break;
+      }).rejects.toMatchObject({ reason: 'not_found' });
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
 });
