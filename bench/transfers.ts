@@ -1,0 +1,265 @@
+/**
+ * Verified transfers beside the tools people use for the same job, all measured in this run.
+ *
+ * (a) One large file local→local on the temp disk: Ferry's verified copy (copyFile, xxh128 and
+ *     sha256) and a one-off transfer through the whole server (HTTP inject → job → copy), beside
+ *     `cp` + hashing the destination (`xxhsum -H2` / `sha256sum`), `rsync -c` and `rclone copy`
+ *     into fresh destinations. The page cache is dropped before every measured run (as root).
+ * (b) 10,000 × 50 KiB files dropped into a continuous watch profile (settle 0, poll 0.2 s) on each
+ *     store: files/s and latency from "stable" to "verified at the destination", beside
+ *     `rclone copy` of the same tree. A few files dropped one at a time first give the latency of
+ *     a lone file. The bulk drop stops at a time limit so the whole bench stays bounded.
+ */
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import {
+  closeSync,
+  fsyncSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  rmSync,
+  statfsSync,
+  writeSync,
+} from 'node:fs';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import path from 'node:path';
+import { makeLocalStorage } from '../src/storage/index.ts';
+import { copyFile } from '../src/transfers/index.ts';
+import type { Benchmark, Report } from './run.ts';
+import {
+  big,
+  dropCaches,
+  finalStatus,
+  mbPerSecond,
+  MiB,
+  missing,
+  run,
+  small,
+  startNode,
+  type Node,
+} from './transfer-node.ts';
+import { watchFolders } from './transfers-watch.ts';
+
+const local = makeLocalStorage();
+
+/** Random bytes in 64 MiB blocks, each stamped with its index so no two blocks are equal. */
+function writeBigFile(file: string, bytes: number): void {
+  const block = randomBytes(big.blockBytes);
+  const fd = openSync(file, 'w');
+  try {
+    for (let offset = 0; offset < bytes; offset += block.length) {
+      block.writeUInt32LE(offset / block.length, 0);
+      let done = 0;
+      const length = Math.min(block.length, bytes - offset);
+      while (done < length) done += writeSync(fd, block, done, length - done);
+    }
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** One way to copy the big file into a fresh folder; resolves with the digest it computed. */
+interface Candidate {
+  name: string;
+  copy(from: string, dir: string): Promise<string | undefined>;
+}
+
+function ferryCopy(algorithm: 'xxh128' | 'sha256'): Candidate {
+  return {
+    name: `ferry copyFile ${algorithm}`,
+    async copy(from, dir) {
+      const to = path.join(dir, path.basename(from));
+      const result = await copyFile({
+        ...{ source: local, destination: local, from, to, algorithm },
+        ...{ conflict: 'fail', tempTag: 'bench' },
+      });
+      return result.destinationChecksum;
+    },
+  };
+}
+
+function cpThenHash(tool: string, args: string[]): Candidate {
+  return {
+    name: `cp + ${[tool, ...args].join(' ')}`,
+    async copy(from, dir) {
+      mkdirSync(dir);
+      const to = path.join(dir, path.basename(from));
+      await run('cp', [from, to]);
+      return (await run(tool, [...args, to])).split(/\s/)[0];
+    },
+  };
+}
+
+function tool(name: string, command: string, args: string[]): Candidate {
+  return {
+    name,
+    async copy(from, dir) {
+      await run(command, [...args, from, `${dir}/`]);
+      return undefined;
+    },
+  };
+}
+
+function serverCopy(node: Node): Candidate {
+  return {
+    name: 'ferry server one-off (xxh128)',
+    async copy(from, dir) {
+      mkdirSync(dir);
+      const status = finalStatus(node.ferry);
+      try {
+        const id = await node.post({ source_path: from, destination_path: dir });
+        const final = await status.wait(id);
+        if (final !== 'completed') throw new Error(`transfer ${id} ended ${final}`);
+      } finally {
+        status.off();
+      }
+      return undefined;
+    },
+  };
+}
+
+/** Each candidate `big.rounds` times into fresh folders, order rotated per round, cache dropped. */
+async function timeCandidates(
+  report: Report,
+  from: string,
+  root: string,
+  candidates: readonly Candidate[],
+): Promise<Map<string, { ms: number[]; digests: Set<string> }>> {
+  const times = new Map(
+    candidates.map((c) => [c.name, { ms: [] as number[], digests: new Set<string>() }]),
+  );
+  for (let round = 0; round < big.rounds; round++) {
+    const order = candidates.map((_, i) => candidates[(i + round) % candidates.length]);
+    for (const candidate of order) {
+      if (!candidate) continue;
+      const dir = path.join(root, `dst-${round}`);
+      const entry = times.get(candidate.name);
+      dropCaches();
+      try {
+        const { value, ms } = await report.measure(() => candidate.copy(from, dir));
+        entry?.ms.push(ms);
+        if (value !== undefined) entry?.digests.add(value);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+        spawnSync('sync');
+      }
+    }
+  }
+  return times;
+}
+
+function bigFileBytes(report: Report, root: string): number {
+  const s = statfsSync(root);
+  const free = s.bavail * s.bsize;
+  // Source + one destination + 1 GiB for the small-file part and headroom.
+  const fits = Math.floor((free - 1024 * MiB) / 2 / big.blockBytes) * big.blockBytes;
+  if (fits >= big.bytes) return big.bytes;
+  report.note(
+    `transfers.file: only ${(free / 2 ** 30).toFixed(1)} GiB free in ${root}; the file is ` +
+      `scaled down from ${big.bytes / MiB} MiB to ${Math.max(0, fits) / MiB} MiB`,
+  );
+  return Math.max(0, fits);
+}
+
+async function bigFile(report: Report, root: string): Promise<void> {
+  const bytes = bigFileBytes(report, root);
+  if (bytes < big.blockBytes) {
+    report.note('transfers.file: skipped, not enough free disk');
+    return;
+  }
+  const from = path.join(root, 'big.bin');
+  writeBigFile(from, bytes);
+  const absent = missing(['cp', 'xxhsum', 'sha256sum', 'rsync', 'rclone']);
+  for (const t of absent) report.note(`transfers.file: ${t} not found; its peer is skipped`);
+  const cacheProblem = dropCaches();
+  report.note(
+    cacheProblem === undefined
+      ? `transfers.file: ${bytes / MiB} MiB of random 64 MiB blocks; page cache dropped (sync; ` +
+          'echo 3 > /proc/sys/vm/drop_caches) before every run of every tool: the source is read ' +
+          'cold; each verifying re-read finds the just-written file in the page cache'
+      : `transfers.file: page cache NOT dropped (${cacheProblem}); the source is warm for all`,
+  );
+  const node = await startNode('pglite', root);
+  try {
+    const candidates: Candidate[] = [ferryCopy('xxh128'), serverCopy(node), ferryCopy('sha256')];
+    if (!absent.has('cp') && !absent.has('xxhsum')) candidates.push(cpThenHash('xxhsum', ['-H2']));
+    if (!absent.has('cp') && !absent.has('sha256sum')) candidates.push(cpThenHash('sha256sum', []));
+    if (!absent.has('rsync')) candidates.push(tool('rsync -c', 'rsync', ['-c']));
+    if (!absent.has('rclone'))
+      candidates.push(tool('rclone copy', 'rclone', ['copy', '--config', '']));
+    const times = await timeCandidates(report, from, root, candidates);
+    printBigFile(report, bytes, times);
+  } finally {
+    await node.stop();
+  }
+}
+
+function printBigFile(
+  report: Report,
+  bytes: number,
+  times: Map<string, { ms: number[]; digests: Set<string> }>,
+): void {
+  const rate = (name: string) => {
+    const t = times.get(name);
+    return t && t.ms.length > 0 ? mbPerSecond(bytes, Math.min(...t.ms)) : undefined;
+  };
+  const pairs: [string, string, string][] = [
+    ['transfers.file.xxh128', 'ferry copyFile xxh128', 'cp + xxhsum -H2'],
+    ['transfers.file.xxh128', 'ferry copyFile xxh128', 'rsync -c'],
+    ['transfers.file.xxh128', 'ferry copyFile xxh128', 'rclone copy'],
+    ['transfers.file.server', 'ferry server one-off (xxh128)', 'cp + xxhsum -H2'],
+    ['transfers.file.sha256', 'ferry copyFile sha256', 'cp + sha256sum'],
+  ];
+  for (const [figure, ours, peer] of pairs) {
+    const o = rate(ours);
+    const p = rate(peer);
+    if (o) report.figure(figure, o, p && { name: peer, ...p });
+  }
+  const rounds = [...times].map(
+    ([n, t]) => `${n} ${t.ms.map((ms) => (ms / 1000).toFixed(2)).join('/')}`,
+  );
+  report.note(
+    `transfers.file: seconds per round (the fastest of ${big.rounds} is the figure): ${rounds.join('; ')}`,
+  );
+  for (const algorithm of ['xxh128', 'sha256'] as const) {
+    const peer = algorithm === 'xxh128' ? 'cp + xxhsum -H2' : 'cp + sha256sum';
+    const digests = new Set([
+      ...(times.get(`ferry copyFile ${algorithm}`)?.digests ?? []),
+      ...(times.get(peer)?.digests ?? []),
+    ]);
+    report.note(
+      `transfers.file: ${algorithm} digests of ferry and ${peer} ${digests.size === 1 ? 'agree' : `DIFFER: ${[...digests].join(', ')}`}`,
+    );
+  }
+  report.note(
+    'transfers.file: what each does — ferry: one read feeds hash and write to a temp name, fsync, ' +
+      're-read and hash the temp, rename, fsync the folder; cp + hash: copy (no fsync), then hash ' +
+      'the destination only; rsync -c: reads the source once to checksum it, again to send it, ' +
+      'receiver checks an xxh128 of the bytes it wrote, temp + rename, no fsync; rclone copy ' +
+      '(v1.60, local→local): one stream, writes the final name directly, no fsync, compares md5 ' +
+      'of the bytes read with md5 of the bytes written (no re-read; --ignore-checksum skips it)',
+  );
+}
+
+/** `npm run bench transfers`. */
+export const transfersBenchmark: Benchmark = {
+  name: 'transfers',
+  description:
+    `verified copy of one ${big.bytes / MiB} MiB file vs cp + hash, rsync -c, rclone copy; ` +
+    `${small.files} × ${small.bytes / 1024} KiB files into a watch profile vs rclone copy`,
+  async run(report) {
+    const root = mkdtempSync(path.join(tmpdir(), 'ferry-bench-transfers-'));
+    const load = () => `load average ${loadavg()[0]?.toFixed(1)} on ${availableParallelism()} CPUs`;
+    report.note(`transfers: ${load()} at the start (other work on this machine slows every tool)`);
+    try {
+      await bigFile(report, root);
+      rmSync(path.join(root, 'big.bin'), { force: true });
+      await watchFolders(report, root);
+      report.note(`transfers: ${load()} at the end`);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  },
+};
