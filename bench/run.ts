@@ -4,8 +4,11 @@
  * about this machine: `name: value unit (peer <name>: value unit, ratio Nx)`.
  */
 import { eventsBenchmark } from './events.ts';
+import { hashingBenchmark } from './hashing.ts';
 import { jobsBenchmark } from './jobs.ts';
+import { liveBenchmark } from './live.ts';
 import { startupBenchmark } from './startup.ts';
+import { transfersBenchmark } from './transfers.ts';
 
 /** A measured amount; `value` is printed rounded. */
 export interface Quantity {
@@ -30,7 +33,14 @@ export interface Benchmark {
   run(report: Report): Promise<void>;
 }
 
-const benchmarks: readonly Benchmark[] = [jobsBenchmark, startupBenchmark, eventsBenchmark];
+const benchmarks: readonly Benchmark[] = [
+  jobsBenchmark,
+  startupBenchmark,
+  eventsBenchmark,
+  hashingBenchmark,
+  transfersBenchmark,
+  liveBenchmark,
+];
 
 function format(q: Quantity): string {
   const digits = Math.abs(q.value) >= 100 ? 0 : Math.abs(q.value) >= 1 ? 2 : 4;

@@ -38,10 +38,47 @@ export function presentedCredential(request: FastifyRequest): string | undefined
   return typeof key === 'string' ? key : undefined;
 }
 
+/** The outcome of resolving a request's credentials. */
+export type Resolution =
+  | { ok: true; principal: Principal | undefined }
+  | { ok: false; reason: 'the credential is unknown, expired or revoked' };
+
+/**
+ * Turns a presented credential (or none) into a principal: the resolvers in order, then the
+ * anonymous loopback admin when enabled and no credential was sent. A credential that is sent
+ * but unknown is refused even on loopback. Shared by the HTTP hook and the live channel's
+ * WebSocket handshake, which finds its credential in more places.
+ */
+export function makePrincipalResolver(options: {
+  anonymous: 'off' | 'loopback';
+  resolvers: readonly CredentialResolver[];
+}) {
+  return async function resolvePrincipal(
+    credential: string | undefined,
+    peer: string | undefined,
+  ): Promise<Resolution> {
+    if (credential !== undefined) {
+      for (const resolve of options.resolvers) {
+        const principal = await resolve(credential);
+        if (principal) return { ok: true, principal };
+      }
+      return { ok: false, reason: 'the credential is unknown, expired or revoked' };
+    }
+    if (options.anonymous === 'loopback' && isLoopback(peer)) {
+      return { ok: true, principal: anonymousAdmin };
+    }
+    return { ok: true, principal: undefined };
+  };
+}
+
+/** Resolves a request's credentials, as `makePrincipalResolver` does. */
+export type PrincipalResolver = ReturnType<typeof makePrincipalResolver>;
+
 export function registerAuth(
   app: FastifyInstance,
   options: { anonymous: 'off' | 'loopback'; resolvers: readonly CredentialResolver[] },
 ): void {
+  const resolvePrincipal = makePrincipalResolver(options);
   app.decorateRequest('principal', undefined);
   app.addHook('onRequest', async function authorize(request) {
     // An unknown route answers 404 to everyone: there is nothing behind it to protect.
@@ -49,20 +86,14 @@ export function registerAuth(
       ? 'public'
       : (request.routeOptions.config.access ?? 'admin');
     if (access === 'public') return;
-    const credential = presentedCredential(request);
-    if (credential !== undefined) {
-      for (const resolve of options.resolvers) {
-        request.principal = await resolve(credential);
-        if (request.principal) break;
-      }
-      if (!request.principal) {
-        throw new FerryError('FERRY_ERR_UNAUTHENTICATED', {
-          reason: 'the credential is unknown, expired or revoked',
-        });
-      }
-    } else if (options.anonymous === 'loopback' && isLoopback(request.socket.remoteAddress)) {
-      request.principal = anonymousAdmin;
+    const resolution = await resolvePrincipal(
+      presentedCredential(request),
+      request.socket.remoteAddress,
+    );
+    if (!resolution.ok) {
+      throw new FerryError('FERRY_ERR_UNAUTHENTICATED', { reason: resolution.reason });
     }
+    request.principal = resolution.principal;
     const verdict = guard(access, request.principal);
     if (!verdict.ok) {
       throw verdict.code === 'FERRY_ERR_FORBIDDEN'

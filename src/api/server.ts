@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
+import websocket from '@fastify/websocket';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { FerryError } from '../errors/index.ts';
 import { registerAuth, type CredentialResolver } from './auth-hook.ts';
@@ -24,6 +25,15 @@ export interface HttpDeps {
   resolvers: readonly CredentialResolver[];
   metrics: Metrics;
   routes: readonly RouteModule[];
+  /** Largest WebSocket frame accepted at all (the live channel answers smaller excess itself). */
+  websocketMaxPayload?: number;
+}
+
+/** A client offering several subprotocols gets `ferry.v1`; one offering only `bearer.<token>`, that. */
+function pickProtocol(offered: Set<string>): string | false {
+  if (offered.has('ferry.v1')) return 'ferry.v1';
+  const [first] = offered;
+  return first ?? false;
 }
 
 const requestIdPattern = /^[\w.:-]{1,128}$/;
@@ -101,6 +111,9 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
   });
   await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list' } });
   registerAuth(app, { anonymous: deps.anonymous, resolvers: deps.resolvers });
+  await app.register(websocket, {
+    options: { maxPayload: deps.websocketMaxPayload ?? 1048576, handleProtocols: pickProtocol },
+  });
 
   app.get(
     '/openapi.json',

@@ -19,11 +19,19 @@ import {
 import { apiKeyRoutes } from '../api/routes/api-keys.ts';
 import { authRoutes } from '../api/routes/auth.ts';
 import { eventRoutes } from '../api/routes/events.ts';
+import { pipelineRoutes } from '../api/routes/pipelines.ts';
+import { makePipelines, type Pipelines, type PipelinesDeps } from '../pipelines/index.ts';
+import { liveRoutes } from '../api/routes/live.ts';
+import { makePrincipalResolver, type CredentialResolver } from '../api/auth-hook.ts';
+import { transferRoutes } from '../api/routes/transfers.ts';
 import { makeEvents } from '../events/index.ts';
 import type { Config } from '../config/index.ts';
 import { migrate, openStore, type Store } from '../db/index.ts';
 import { makeJobs, type JobDefinition, type Jobs } from '../jobs/index.ts';
 import { makeBus, type Bus, type FerryEvents } from '../live/bus.ts';
+import { makeLive, type Every, type Live } from '../live/index.ts';
+import type { Storage } from '../storage/index.ts';
+import { makeTransferCapability, type TransferCapability } from '../transfers/index.ts';
 import { makeLogger } from './logger.ts';
 import { version } from './version.ts';
 
@@ -32,8 +40,16 @@ export interface FerryParts {
   jobs?: readonly JobDefinition<never>[];
   routes?: readonly RouteModule[];
   logger?: Logger;
-  /** The clock for token lifetimes; tests pass a fake one. */
+  /** The clock for token lifetimes and live-session windows; tests pass a fake one. */
   now?: () => Date;
+  /** Periodic timers of the live hub (heartbeats, sweeps); tests pass fake ones. */
+  every?: Every;
+  /** Storage for transfers (tests pass one that fails or corrupts on purpose). */
+  transferStorage?: { source?: Storage; destination?: Storage };
+  /** Pipeline doubles and clocks (fetch, now, sleep, SMB opener, lease lifetime). */
+  pipelines?: Partial<
+    Pick<PipelinesDeps, 'fetch' | 'now' | 'sleep' | 'openSmb' | 'env' | 'leaseTtlMs'>
+  >;
 }
 
 /** What start() reports, for the CLI's start-up lines. */
@@ -57,6 +73,9 @@ export interface Ferry {
   readonly store: Store;
   readonly jobs: Jobs;
   readonly http: FastifyInstance | undefined;
+  readonly live: Live;
+  readonly transfers: TransferCapability;
+  readonly pipelines: Pipelines;
 }
 
 export function makeFerry(config: Config, parts: FerryParts = {}): Ferry {
@@ -68,6 +87,9 @@ export function makeFerry(config: Config, parts: FerryParts = {}): Ferry {
   const startedAt = new Date();
   let store: Store | undefined;
   let jobs: Jobs | undefined;
+  let live: Live | undefined;
+  let transfers: TransferCapability | undefined;
+  let pipelines: Pipelines | undefined;
   let http: FastifyInstance | undefined;
   let checkpointTimer: NodeJS.Timeout | undefined;
   let starting: Promise<StartInfo> | undefined;
@@ -112,6 +134,9 @@ export function makeFerry(config: Config, parts: FerryParts = {}): Ferry {
     const s = store;
     await migrate(s.db);
     const now = parts.now ?? (() => new Date());
+    // Started before the jobs, so the first job's domain events reach live clients too.
+    live = makeLive({ db: s.db, bus, nodeId, config, now, every: parts.every, log: logger });
+    await live.start();
     const events = makeEvents({
       db: s.db,
       bus,
@@ -119,15 +144,42 @@ export function makeFerry(config: Config, parts: FerryParts = {}): Ferry {
       log: logger,
       retryLimit: config.jobs.retry_limit,
     });
+    const t = makeTransferCapability({
+      db: s.db,
+      bus,
+      config,
+      nodeId,
+      logError: (error, message) => {
+        logger.error({ err: error }, message);
+      },
+      storage: parts.transferStorage,
+    });
+    transfers = t;
+    const p = makePipelines({
+      pipelines: config.pipelines,
+      db: s.db,
+      bus,
+      log: logger,
+      nodeId,
+      ...parts.pipelines,
+    });
+    pipelines = p;
     jobs = makeJobs({
       store: s,
       config,
-      definitions: [...events.definitions, ...(parts.jobs ?? [])],
+      definitions: [
+        ...events.definitions,
+        ...t.transfers.definitions,
+        ...p.definitions,
+        ...(parts.jobs ?? []),
+      ],
       bus,
       log: logger,
     });
     events.attach(jobs);
+    t.transfers.attach(jobs);
     await jobs.start();
+    if (jobs.working) await t.supervisor.start();
     if (s.kind === 'pglite') {
       checkpointTimer = setInterval(() => {
         s.db.checkpoint().catch((error: unknown) => {
@@ -143,6 +195,13 @@ export function makeFerry(config: Config, parts: FerryParts = {}): Ferry {
       now,
     });
     const j = jobs;
+    const resolvers: CredentialResolver[] = [
+      (credential) =>
+        credential.startsWith('fry_')
+          ? principalForApiKey(s.db, credential)
+          : accounts.principalForToken(credential),
+    ];
+    const liveHub = live.hub;
     const metrics = makeMetrics({ bus, depths: () => j.depths() });
     const capabilityRoutes =
       config.role === 'worker'
@@ -157,6 +216,19 @@ export function makeFerry(config: Config, parts: FerryParts = {}): Ferry {
               singleBodyLimit: 2 * 1024 * 1024,
               batchBodyLimit: 32 * 1024 * 1024,
             }),
+            transferRoutes({ transfers: t.transfers, volumes: t.transfers.volumes }),
+            pipelineRoutes({ pipelines: p }),
+            ...(liveHub
+              ? [
+                  liveRoutes({
+                    hub: liveHub,
+                    resolvePrincipal: makePrincipalResolver({
+                      anonymous: config.auth.anonymous,
+                      resolvers,
+                    }),
+                  }),
+                ]
+              : []),
             ...(parts.routes ?? []),
           ];
     http = await buildHttp({
@@ -165,13 +237,9 @@ export function makeFerry(config: Config, parts: FerryParts = {}): Ferry {
       bodyLimit: config.http.body_limit_bytes,
       anonymous: config.auth.anonymous,
       trustedProxies: config.http.trusted_proxies,
-      resolvers: [
-        (credential) =>
-          credential.startsWith('fry_')
-            ? principalForApiKey(s.db, credential)
-            : accounts.principalForToken(credential),
-      ],
+      resolvers,
       metrics,
+      websocketMaxPayload: Math.max(4 * config.live.max_message_bytes, 65536),
       routes: [systemRoutes({ version, store: s.kind, status, metrics }), ...capabilityRoutes],
     });
     const url = await http.listen({ host: config.http.host, port: config.http.port });
@@ -183,6 +251,8 @@ export function makeFerry(config: Config, parts: FerryParts = {}): Ferry {
   /** Stops in reverse order; HTTP and jobs drain in parallel so shutdown stays bounded. */
   async function stop(): Promise<void> {
     clearInterval(checkpointTimer);
+    // Clients hear why (1001) and their sessions are marked detached before HTTP closes.
+    await live?.closeConnections();
     const h = http;
     const httpClosed = h
       ? Promise.race([
@@ -192,7 +262,10 @@ export function makeFerry(config: Config, parts: FerryParts = {}): Ferry {
           ),
         ])
       : Promise.resolve();
-    await Promise.all([httpClosed, jobs?.stop()]);
+    // Pipeline runs still archiving finish before the store closes.
+    await Promise.all([httpClosed, transfers?.supervisor.stop(), jobs?.stop(), pipelines?.stop()]);
+    // After the jobs: what they emitted while draining still reaches the topic log.
+    await live?.stop();
     await store?.close();
   }
 
@@ -220,6 +293,15 @@ export function makeFerry(config: Config, parts: FerryParts = {}): Ferry {
     },
     get http() {
       return http;
+    },
+    get live() {
+      return need(live, 'live');
+    },
+    get transfers() {
+      return need(transfers, 'transfers');
+    },
+    get pipelines() {
+      return need(pipelines, 'pipelines');
     },
   };
 }

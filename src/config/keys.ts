@@ -11,7 +11,16 @@ export interface ConfigKey {
   readonly dotted: string;
   /** Environment variable, e.g. `FERRY_AUTH_ANONYMOUS`. */
   readonly env: string;
-  readonly kind: 'string' | 'integer' | 'number' | 'boolean' | 'enum' | 'list' | 'volumes';
+  readonly kind:
+    | 'string'
+    | 'integer'
+    | 'number'
+    | 'boolean'
+    | 'enum'
+    | 'list'
+    | 'volumes'
+    /** Deep objects (pipelines): set in the config file only; the variable is refused. */
+    | 'file_only';
   readonly choices: readonly string[];
   readonly description: string;
   /** Masked by `ferry config print`. */
@@ -26,6 +35,7 @@ interface SchemaNode {
   const?: unknown;
   description?: string;
   secret?: boolean;
+  fileOnly?: boolean;
 }
 
 function walk(node: SchemaNode, path: string[], out: ConfigKey[]): void {
@@ -34,8 +44,9 @@ function walk(node: SchemaNode, path: string[], out: ConfigKey[]): void {
     return;
   }
   const choices = node.anyOf?.map((n) => String(n.const)) ?? [];
-  const kind: ConfigKey['kind'] =
-    node.type === 'array'
+  const kind: ConfigKey['kind'] = node.fileOnly
+    ? 'file_only'
+    : node.type === 'array'
       ? node.items?.type === 'object'
         ? 'volumes'
         : 'list'

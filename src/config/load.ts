@@ -9,6 +9,7 @@ import Value from 'typebox/value';
 import { parse as parseYaml } from 'yaml';
 import { FerryError } from '../errors/index.ts';
 import { configKeys, type ConfigKey } from './keys.ts';
+import { pipelineProblems, withPipelineDefaults } from './pipeline-schema.ts';
 import { ConfigSchema, defaults, type Config } from './schema.ts';
 
 /** Where the loader looks; all optional, so tests pass exactly what they mean. */
@@ -45,7 +46,13 @@ export function loadConfig(sources: ConfigSources = {}): Config {
       }
     }
   }
-  const knownEnv = new Set([...configKeys.map((k) => k.env), 'FERRY_CONFIG']);
+  // FERRY_SERVER and FERRY_API_KEY belong to the CLI's client commands, not to the server.
+  const knownEnv = new Set([
+    ...configKeys.map((k) => k.env),
+    'FERRY_CONFIG',
+    'FERRY_SERVER',
+    'FERRY_API_KEY',
+  ]);
   for (const name of Object.keys(env)) {
     if (name.startsWith('FERRY_') && !name.startsWith('FERRY_TEST_') && !knownEnv.has(name)) {
       problems.push(`unknown variable ${name}${suggest(name, (k) => k.env)}`);
@@ -77,10 +84,15 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     } else problems.push(`${dotted} (from ${flagName(key)}): ${parsed.problem}`);
   }
 
+  let pipelinesValid = true;
   for (const error of Value.Errors(ConfigSchema, merged)) {
     // An unknown key is reported once, by its parent's additionalProperties error.
     if (error.keyword === 'boolean' && error.schemaPath.endsWith('/additionalProperties')) continue;
+    if (error.instancePath.startsWith('/pipelines')) pipelinesValid = false;
     problems.push(describeSchemaError(error, origin));
+  }
+  if (pipelinesValid) {
+    problems.push(...pipelineProblems((merged as unknown as Config).pipelines, env, cwd));
   }
   if (problems.length > 0) {
     throw new FerryError(
@@ -94,6 +106,12 @@ export function loadConfig(sources: ConfigSources = {}): Config {
   const config = merged as unknown as Config;
   config.data_dir = path.resolve(cwd, config.data_dir);
   for (const volume of config.volumes) volume.path = path.resolve(cwd, volume.path);
+  config.pipelines = config.pipelines.map((p) => {
+    const filled = withPipelineDefaults(p);
+    return p.source.startsWith('smb://')
+      ? filled
+      : { ...filled, source: path.resolve(cwd, p.source) };
+  });
   return deepFreeze(config);
 }
 
@@ -158,6 +176,8 @@ export function parseEnvValue(key: ConfigKey, raw: string): Parsed {
       return { ok: true, value: splitList(raw) };
     case 'volumes':
       return { ok: true, value: splitList(raw).map((p) => ({ path: p })) };
+    case 'file_only':
+      return { ok: false, problem: 'is set in the config file only (a list of mappings)' };
     case 'string':
       return { ok: true, value: raw };
   }
@@ -176,8 +196,13 @@ function describeSchemaError(error: SchemaError, origin: Map<string, string>): s
   if (error.keyword === 'additionalProperties') {
     const extra = (error.params as { additionalProperties?: string[] }).additionalProperties ?? [];
     const where = dotted ? `${dotted}.` : '';
+    // Keys inside list entries (volumes, pipelines) are not config keys; their siblings are.
+    const siblings = Object.keys(schemaAt(error.schemaPath).properties ?? {});
     return extra
-      .map((name) => `unknown key ${where}${name}${suggest(where + name, (k) => k.dotted)}`)
+      .map((name) => {
+        const hint = suggest(where + name, (k) => k.dotted) || closestOf(name, siblings, where);
+        return `unknown key ${where}${name}${hint}`;
+      })
       .join('; ');
   }
   const key = configKeys.find((k) => k.dotted === dotted);
@@ -189,6 +214,29 @@ function describeSchemaError(error: SchemaError, origin: Map<string, string>): s
 /** The CLI flag a key is set by (`--port` for http.port, `--data-dir` for data_dir). */
 function flagName(key: ConfigKey): string {
   return `--${(key.path.at(-1) ?? key.dotted).replace(/_/g, '-')}`;
+}
+
+interface SchemaNode {
+  properties?: Record<string, SchemaNode>;
+  items?: SchemaNode;
+}
+
+/** The schema node a JSON pointer (`#/properties/pipelines/items/…`) names. */
+function schemaAt(pointer: string): SchemaNode {
+  let node: unknown = ConfigSchema;
+  for (const part of pointer.replace(/^#\/?/, '').split('/').filter(Boolean)) {
+    node = isTree(node) ? node[part] : undefined;
+  }
+  return isTree(node) ? node : {};
+}
+
+/** "; did you mean <where><name>?" for the closest sibling within two edits, else nothing. */
+function closestOf(unknown: string, names: readonly string[], where: string): string {
+  const best = names
+    .map((name) => ({ name, distance: editDistance(unknown.toLowerCase(), name.toLowerCase()) }))
+    .filter((c) => c.distance <= 2)
+    .sort((a, b) => a.distance - b.distance)[0];
+  return best ? `; did you mean ${where}${best.name}?` : '';
 }
 
 /** "; did you mean X?" for the closest known name within two edits, else nothing. */

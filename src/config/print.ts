@@ -1,4 +1,5 @@
 import { configKeys } from './keys.ts';
+import { pipelineSecretPaths, secretReference } from './pipeline-schema.ts';
 import type { Config } from './schema.ts';
 
 /** The effective configuration with secrets masked (passwords inside URLs too). */
@@ -11,7 +12,26 @@ export function maskedConfig(config: Config): Record<string, unknown> {
     const value = node[leaf];
     if (typeof value === 'string' && value !== '') node[leaf] = maskSecret(value);
   }
+  for (const pipeline of (copy.pipelines ?? []) as Record<string, unknown>[]) {
+    for (const secretPath of pipelineSecretPaths) maskInline(pipeline, secretPath);
+  }
   return copy;
+}
+
+/** Masks a secret written inline; `env:NAME` and `file:PATH` only say where it is, so they show. */
+function maskInline(tree: Record<string, unknown>, keyPath: readonly string[]): void {
+  let node: unknown = tree;
+  for (const part of keyPath.slice(0, -1)) {
+    node =
+      typeof node === 'object' && node !== null
+        ? (node as Record<string, unknown>)[part]
+        : undefined;
+  }
+  if (typeof node !== 'object' || node === null) return;
+  const parent = node as Record<string, unknown>;
+  const leaf = keyPath.at(-1) ?? '';
+  const value = parent[leaf];
+  if (typeof value === 'string' && value !== '' && !secretReference(value)) parent[leaf] = '***';
 }
 
 /** Keeps a URL's shape (so the host is still visible) but hides its password. */

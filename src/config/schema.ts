@@ -4,6 +4,7 @@
  * that `docs/configuration.md` mirrors.
  */
 import Type, { type Static } from 'typebox';
+import { PipelineSchema } from './pipeline-schema.ts';
 
 const Volume = Type.Object(
   {
@@ -152,6 +153,127 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false },
     ),
+    transfers: Type.Object(
+      {
+        checksum_algorithm: Type.Union(
+          [
+            Type.Literal('xxh128'),
+            Type.Literal('xxh3'),
+            Type.Literal('xxh64'),
+            Type.Literal('sha256'),
+            Type.Literal('sha1'),
+            Type.Literal('md5'),
+            Type.Literal('blake3'),
+          ],
+          { description: 'Default checksum for transfers that do not choose one.' },
+        ),
+        poll_interval_seconds: Type.Number({
+          minimum: 0.2,
+          maximum: 3600,
+          description: 'Default scan interval of watch profiles (the polling backstop).',
+        }),
+        attempts: Type.Integer({
+          minimum: 1,
+          maximum: 20,
+          description: 'Attempts per file for checksum mismatches and I/O errors before it fails.',
+        }),
+        retry_delay_ms: Type.Integer({
+          minimum: 0,
+          maximum: 600000,
+          description: 'Delay before a file’s second attempt; doubles on each further one.',
+        }),
+        failure_limit: Type.Integer({
+          minimum: 1,
+          maximum: 1000,
+          description: 'Consecutive failed scans or files before a watch profile goes to `error`.',
+        }),
+        concurrency: Type.Integer({
+          minimum: 1,
+          maximum: 64,
+          description: 'Files a watch profile delivers at once.',
+        }),
+        watch_lease_seconds: Type.Integer({
+          minimum: 2,
+          maximum: 3600,
+          description:
+            'Lease on a watch profile; another node takes over this long after its owner dies.',
+        }),
+        fs_events: Type.Boolean({
+          description: 'Use filesystem events besides polling (never on network mounts).',
+        }),
+      },
+      { additionalProperties: false },
+    ),
+    live: Type.Object(
+      {
+        memory_window_seconds: Type.Integer({
+          minimum: 0,
+          maximum: 3600,
+          description:
+            'A session back within this many seconds is restored from memory (recovered: full).',
+        }),
+        session_ttl_seconds: Type.Integer({
+          minimum: 10,
+          maximum: 604800,
+          description:
+            'A session away longer than this expires (session_expired); until then it is restored from the store.',
+        }),
+        replay_limit: Type.Integer({
+          minimum: 1,
+          maximum: 100000,
+          description:
+            'Most missed messages replayed on a resume (the newest; older ones are reported dropped).',
+        }),
+        history_limit: Type.Integer({
+          minimum: 10,
+          maximum: 100000,
+          description: 'Conversation history entries kept per session (oldest dropped first).',
+        }),
+        max_message_bytes: Type.Integer({
+          minimum: 256,
+          maximum: 16777216,
+          description: 'Largest message a client may send; larger ones are answered with an error.',
+        }),
+        messages_per_minute: Type.Integer({
+          minimum: 1,
+          maximum: 1000000,
+          description: 'Messages one connection may send per minute; excess ones are refused.',
+        }),
+        abuse_limit: Type.Integer({
+          minimum: 1,
+          maximum: 10000,
+          description:
+            'Refused messages (malformed, oversize, excess) per minute before the connection is closed (1008).',
+        }),
+        connections_per_user: Type.Integer({
+          minimum: 1,
+          maximum: 1000000,
+          description: 'Live connections one user or API key may hold on one node.',
+        }),
+        send_buffer_bytes: Type.Integer({
+          minimum: 1024,
+          maximum: 1073741824,
+          description:
+            'Unsent bytes allowed per connection; a slower client is disconnected (4008), its session kept.',
+        }),
+        heartbeat_seconds: Type.Integer({
+          minimum: 1,
+          maximum: 3600,
+          description: 'Interval of the server’s WebSocket pings.',
+        }),
+        idle_timeout_seconds: Type.Integer({
+          minimum: 2,
+          maximum: 86400,
+          description: 'A connection silent this long (not even a pong) is closed (4002).',
+        }),
+        context_limit_bytes: Type.Integer({
+          minimum: 1024,
+          maximum: 16777216,
+          description: 'Largest session context (variables, preferences, workflow state) as JSON.',
+        }),
+      },
+      { additionalProperties: false },
+    ),
     log: Type.Object(
       {
         level: Type.Union(
@@ -171,6 +293,10 @@ export const ConfigSchema = Type.Object(
     ),
     volumes: Type.Array(Volume, {
       description: 'Allowed root folders for paths in requests. Env: comma-separated paths.',
+    }),
+    pipelines: Type.Array(PipelineSchema, {
+      description: 'Intake pipelines (docs/pipelines.md). Config file only.',
+      fileOnly: true,
     }),
   },
   { additionalProperties: false },
@@ -211,6 +337,31 @@ export const defaults: Config = {
     batch_size: 100,
     shutdown_timeout_ms: 10000,
   },
+  transfers: {
+    checksum_algorithm: 'xxh128',
+    poll_interval_seconds: 2,
+    attempts: 3,
+    retry_delay_ms: 1000,
+    failure_limit: 5,
+    concurrency: 4,
+    watch_lease_seconds: 15,
+    fs_events: true,
+  },
+  live: {
+    memory_window_seconds: 30,
+    session_ttl_seconds: 300,
+    replay_limit: 500,
+    history_limit: 2000,
+    max_message_bytes: 32768,
+    messages_per_minute: 1200,
+    abuse_limit: 10,
+    connections_per_user: 20,
+    send_buffer_bytes: 1048576,
+    heartbeat_seconds: 25,
+    idle_timeout_seconds: 60,
+    context_limit_bytes: 262144,
+  },
   log: { level: 'info' },
   volumes: [],
+  pipelines: [],
 };

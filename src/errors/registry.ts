@@ -151,6 +151,173 @@ export const errorCodes = {
     message: 'No handler is registered for job name {name}.',
     fix: 'Use one of the registered job names.',
   },
+  // Live channel (docs/live.md). These travel in `error` messages, `warning` messages and close
+  // reasons; the status is the HTTP equivalent, for clients that map codes to statuses.
+  FERRY_ERR_LIVE_MALFORMED: {
+    status: 400,
+    message: 'Malformed message: {reason}',
+    fix: 'Send one JSON object per text frame: {"type": "…", "payload": {…}, "id": "…"}.',
+  },
+  FERRY_ERR_LIVE_UNKNOWN_TYPE: {
+    status: 400,
+    message: 'Unknown message type {type}; known: {known}',
+    fix: 'Use one of the command types listed in docs/live.md.',
+  },
+  FERRY_ERR_LIVE_INVALID_PAYLOAD: {
+    status: 422,
+    message: 'Invalid payload for {type}: {reason}',
+    fix: 'Correct the payload as the message says; docs/live.md lists each command’s payload.',
+  },
+  FERRY_ERR_LIVE_MESSAGE_TOO_LARGE: {
+    status: 413,
+    message: 'The message has {size} bytes; the limit is {limit} (live.max_message_bytes).',
+    fix: 'Send smaller messages, or raise live.max_message_bytes.',
+  },
+  FERRY_ERR_LIVE_RATE_LIMITED: {
+    status: 429,
+    message: 'More than {limit} messages in one minute on this connection; this one was dropped.',
+    fix: 'Send fewer messages (batch acks), or raise live.messages_per_minute.',
+  },
+  FERRY_ERR_LIVE_ABUSE: {
+    status: 400,
+    message: '{count} refused messages within a minute',
+    fix: 'Fix the client: it keeps sending malformed, oversize or excess messages.',
+  },
+  FERRY_ERR_LIVE_TOPIC_UNKNOWN: {
+    status: 400,
+    message: 'Unknown topic {topic}',
+    fix: 'Use transfer:{id}, watch:{id}, pipeline:{name}, jobs:{id} (or family:* for all), events or system.',
+  },
+  FERRY_ERR_LIVE_TOPIC_FORBIDDEN: {
+    status: 403,
+    message: 'Not allowed: {reason}',
+    fix: 'Use credentials allowed to see the topic (pipeline:* and jobs:* need an admin).',
+  },
+  FERRY_ERR_LIVE_CONTEXT_TOO_LARGE: {
+    status: 413,
+    message:
+      'The session context would be {size} bytes; the limit is {limit} (live.context_limit_bytes).',
+    fix: 'Keep less in the context, or raise live.context_limit_bytes.',
+  },
+  FERRY_ERR_LIVE_REPLAY_TRUNCATED: {
+    status: 410,
+    message:
+      '{dropped} of {missed} missed messages were dropped; the newest {replayed} were replayed.',
+    fix: 'Resync over REST what the dropped messages were about; raise live.replay_limit to keep more.',
+  },
+  FERRY_ERR_LIVE_SESSION_EXPIRED: {
+    status: 410,
+    message: 'The session is unknown or expired ({reason}); a new session was started.',
+    fix: 'Read the current state over REST, then subscribe again.',
+  },
+  FERRY_ERR_LIVE_SESSION_FOREIGN: {
+    status: 403,
+    message: 'The session token belongs to other credentials; a new session was started.',
+    fix: 'Resume a session with the credentials that created it.',
+  },
+  FERRY_ERR_LIVE_SLOW_CONSUMER: {
+    status: 503,
+    message: 'More than {limit} bytes waited to be sent; the session is kept for recovery.',
+    fix: 'Read messages faster (or ack fewer topics); reconnect with the session token to resume.',
+  },
+  FERRY_ERR_LIVE_CONNECTION_LIMIT: {
+    status: 429,
+    message: 'This principal already has {limit} live connections on this node.',
+    fix: 'Close unused connections, or raise live.connections_per_user.',
+  },
+  FERRY_ERR_LIVE_IDLE: {
+    status: 408,
+    message: 'Nothing received for {seconds} s (not even a pong).',
+    fix: 'Answer pings (WebSocket clients do by default) or send a ping message.',
+  },
+  FERRY_ERR_LIVE_REPLACED: {
+    status: 409,
+    message: 'The session was resumed by a newer connection.',
+    fix: 'Use one connection per session token.',
+  },
+  // Transfers, watch profiles and volumes.
+  FERRY_ERR_PATH_OUTSIDE_VOLUMES: {
+    status: 400,
+    message: '{field} is not inside a configured volume: {reason}',
+    fix: 'Use a path under one of the roots listed by GET /volumes (no `..`, no symlink leaving the volume), or add a volume to the `volumes` config.',
+  },
+  FERRY_ERR_SOURCE_NOT_FOUND: {
+    status: 400,
+    message: 'Source path does not exist: {path}',
+    fix: 'Check the path; it must exist and be readable by the Ferry process when the transfer is created.',
+  },
+  FERRY_ERR_TRANSFER_NOT_FOUND: {
+    status: 404,
+    message: 'Transfer with ID {id} not found',
+    fix: 'List transfers with GET /api/v1/transfers.',
+  },
+  FERRY_ERR_TRANSFER_FORBIDDEN: {
+    status: 403,
+    message: 'Not authorized to access transfer {id}',
+    fix: 'Transfers belong to the user who created them; use that user’s credentials or an admin’s.',
+  },
+  FERRY_ERR_TRANSFER_BUSY: {
+    status: 400,
+    message: 'Transfer {id} is {status}; it cannot be deleted now.',
+    fix: 'Cancel it first (POST /api/v1/transfers/{id}/cancel) or wait until it finishes.',
+  },
+  FERRY_ERR_TRANSFER_STATE: {
+    status: 400,
+    message: '{action} is not applicable: {reason}',
+    fix: 'Check the transfer’s status with GET /api/v1/transfers/{id}.',
+  },
+  FERRY_ERR_CHECKSUM_MISMATCH: {
+    status: 500,
+    message:
+      'Checksum mismatch for {file}: source {source}, destination {destination} ({algorithm})',
+    fix: 'The destination was removed and the copy is retried per policy; repeated mismatches point at failing storage or memory.',
+  },
+  FERRY_ERR_SOURCE_CHANGED: {
+    status: 409,
+    message: 'The source changed while it was being copied: {path}',
+    fix: 'Nothing was written under the final name; the copy is retried. Use a settle time so files are taken only when their writer is done.',
+  },
+  FERRY_ERR_DESTINATION_EXISTS: {
+    status: 409,
+    message: 'Destination already exists: {path}',
+    fix: 'Choose another destination or a conflict policy: skip_if_identical, overwrite or rename.',
+  },
+  FERRY_ERR_INSUFFICIENT_SPACE: {
+    status: 507,
+    message: 'Not enough free space at {path}: need {needed} bytes, {available} available',
+    fix: 'Free space on the destination volume or choose another destination.',
+  },
+  FERRY_ERR_STORAGE: {
+    status: 500,
+    message: 'Storage operation failed ({reason}) on {path}: {message}',
+    fix: 'Check that the path exists, Ferry’s user may read/write it, and the volume is mounted.',
+  },
+  // Intake pipelines (docs/pipelines.md).
+  FERRY_ERR_PIPELINE_BUSY: {
+    status: 409,
+    message: 'Pipeline {pipeline} is already running; runs of one pipeline never overlap.',
+    fix: 'Wait for the current run to finish (GET /api/v1/pipelines/{name}/runs), then retry.',
+  },
+  FERRY_ERR_PIPELINE_NOT_FOUND: {
+    status: 404,
+    message: 'No pipeline named {pipeline} is configured.',
+    fix: 'List the configured pipelines with GET /api/v1/pipelines.',
+  },
+  FERRY_ERR_PIPELINE_NONE: {
+    status: 404,
+    message: 'No pipeline is configured, so there is no default pipeline to run.',
+    fix: 'Add a pipeline under `pipelines` in the config file (docs/pipelines.md) and restart.',
+  },
+  FERRY_ERR_PIPELINE_RUN_NOT_FOUND: {
+    status: 404,
+    message: 'Pipeline {pipeline} has no run {id}.',
+    fix: 'Use a run_id from a run answer or from GET /api/v1/pipelines/{name}/runs.',
+  },
+  FERRY_ERR_PIPELINE_FILE_NOT_FOUND: {
+    status: 404,
+    message: 'Pipeline {pipeline} has no file {id}.',
+    fix: 'Use an id from GET /api/v1/pipelines/{name}/files.',
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 /** A registered error code. */

@@ -4,3 +4,22 @@ export { isOldEnough, makeSettleTracker, sampleStable } from './stability.ts';
 export type { SettleTracker, StabilityPolicy } from './stability.ts';
 export { relativeTo, scanSource } from './listing.ts';
 export type { Scan, SourceFile } from './listing.ts';
+export {
+  compileVersionPatterns,
+  defaultVersionPatterns,
+  groupVersions,
+  parseVersion,
+} from './versions.ts';
+export type { Version, VersionGroup } from './versions.ts';
+export {
+  appendLedger,
+  claimFile,
+  claimStatus,
+  fileHistory,
+  filesInStatus,
+  latestStatus,
+  ledgerMarks,
+  releaseClaim,
+  toLedgerRow,
+} from './claims.ts';
+export type { Claim, ClaimKey, LedgerEntry, LedgerRow } from './claims.ts';

@@ -51,6 +51,16 @@ export interface FerryEvents {
   'run:started': { pipeline: string; runId: string };
   'run:file': { pipeline: string; runId: string; file: string; remitter: string; status: string };
   'run:completed': { pipeline: string; runId: string; summary: unknown };
+  /** A notice for every authenticated live client (topic `system`), e.g. a node stopping. */
+  'system:notice': { level: 'info' | 'warning'; message: string };
+  /** A live connection was established (its session created or restored). */
+  'live:connected': {
+    sessionId: string;
+    recovered: 'full' | 'partial' | 'none';
+    missed: number;
+  };
+  /** A live connection closed; its session is kept for recovery. */
+  'live:disconnected': { sessionId: string; code: number; reason: string };
 }
 
 type Listener<T> = (payload: T) => void;

@@ -1,0 +1,247 @@
+/**
+ * Live-channel test kit: a WebSocket test client that records every message and waits on them,
+ * a fake clock and fake periodic timers (fired by hand), and sign-in helpers.
+ */
+import type { FastifyInstance } from 'fastify';
+import WebSocket, { type ClientOptions } from 'ws';
+import { makeFerry, type Ferry } from '../../src/app/index.ts';
+import type { Every, HubStats } from '../../src/live/index.ts';
+import type { TestEnv } from './stores.ts';
+
+/** A message as received. */
+export interface Msg {
+  type: string;
+  payload: Record<string, unknown>;
+  id?: string | number;
+  offset?: number;
+}
+
+export interface TestSocket {
+  readonly ws: WebSocket;
+  readonly messages: Msg[];
+  /** The next message of `type` (matching `match`) not yet taken by an earlier next(). */
+  next(type: string, match?: (m: Msg) => boolean, timeoutMs?: number): Promise<Msg>;
+  send(message: object | string): void;
+  /** Sends a command with a fresh id and waits for the reply with that id. */
+  request(type: string, payload?: object): Promise<Msg>;
+  /** Resolves when the connection closed, with the code and reason. */
+  readonly closed: Promise<{ code: number; reason: string }>;
+  close(): Promise<{ code: number; reason: string }>;
+  /** Resolves once connection_established arrived. */
+  established(): Promise<Msg>;
+}
+
+export interface OpenOptions {
+  token?: string;
+  /** Where to put the token: the Authorization header (default), a subprotocol, or the query. */
+  via?: 'header' | 'protocol' | 'query';
+  sessionToken?: string;
+  lastOffset?: number;
+  headers?: Record<string, string>;
+  ws?: ClientOptions;
+}
+
+let ids = 0;
+
+/** Opens a WebSocket to the live endpoint of `base` (http://host:port). */
+export function openLive(
+  base: string,
+  options: OpenOptions = {},
+  path = '/api/v1/live',
+): TestSocket {
+  const url = new URL(path, base.replace(/^http/, 'ws'));
+  if (options.sessionToken) url.searchParams.set('session_token', options.sessionToken);
+  if (options.lastOffset !== undefined)
+    url.searchParams.set('last_offset', String(options.lastOffset));
+  const headers: Record<string, string> = { ...options.headers };
+  const protocols: string[] = [];
+  const via = options.via ?? 'header';
+  if (options.token !== undefined) {
+    if (via === 'header') headers.authorization = `Bearer ${options.token}`;
+    if (via === 'protocol') protocols.push('ferry.v1', `bearer.${options.token}`);
+    if (via === 'query') url.searchParams.set('token', options.token);
+  }
+  const ws = new WebSocket(url, protocols, { headers, ...options.ws });
+  const messages: Msg[] = [];
+  const taken = new Set<Msg>();
+  const waiters = new Set<() => void>();
+  ws.on('message', (data: Buffer) => {
+    messages.push(JSON.parse(data.toString()) as Msg);
+    for (const w of [...waiters]) w();
+  });
+  ws.on('error', () => undefined);
+  const closed = new Promise<{ code: number; reason: string }>((resolve) => {
+    ws.on('close', (code, reason) => {
+      resolve({ code, reason: reason.toString() });
+      for (const w of [...waiters]) w();
+    });
+  });
+
+  /** The first message matching `match` not taken by an earlier wait. */
+  function take(match: (m: Msg) => boolean, what: string, timeoutMs = 15_000) {
+    return new Promise<Msg>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        waiters.delete(check);
+        const seen = messages.map((m) => m.type).join(', ');
+        reject(new Error(`no ${what} within ${timeoutMs} ms; received: ${seen}`));
+      }, timeoutMs);
+      function check() {
+        const found = messages.find((m) => !taken.has(m) && match(m));
+        if (!found) return;
+        taken.add(found);
+        clearTimeout(timer);
+        waiters.delete(check);
+        resolve(found);
+      }
+      waiters.add(check);
+      check();
+    });
+  }
+
+  const socket: TestSocket = {
+    ws,
+    messages,
+    next: (type, match = () => true, timeoutMs) =>
+      take((m) => m.type === type && match(m), `${type} message`, timeoutMs),
+    send(message) {
+      ws.send(typeof message === 'string' ? message : JSON.stringify(message));
+    },
+    request(type, payload = {}) {
+      const id = `t${++ids}`;
+      socket.send({ type, payload, id });
+      return take((m) => m.id === id, `reply to ${type} (${id})`);
+    },
+    closed,
+    async close() {
+      ws.close();
+      return closed;
+    },
+    established: () => socket.next('connection_established'),
+  };
+  return socket;
+}
+
+/** A clock tests move by hand. */
+export function makeFakeClock(start = Date.now()) {
+  let at = start;
+  return {
+    now: () => new Date(at),
+    advance(ms: number) {
+      at += ms;
+    },
+  };
+}
+
+/** Periodic timers that run only when the test fires them. */
+export function makeFakeTimers() {
+  const fns = new Set<() => void>();
+  const every: Every = (_ms, fn) => {
+    fns.add(fn);
+    return () => {
+      fns.delete(fn);
+    };
+  };
+  return {
+    every,
+    fire() {
+      for (const fn of fns) fn();
+    },
+  };
+}
+
+/** Registers a user and logs in over `app.inject`; returns the access token and user id. */
+export async function signUp(
+  app: FastifyInstance,
+  email: string,
+  password = 'correct horse 1',
+): Promise<{ token: string; userId: number }> {
+  const registered = await app.inject({
+    method: 'POST',
+    url: '/api/auth/register',
+    payload: { email, password },
+  });
+  if (registered.statusCode !== 201) throw new Error(`register: ${registered.body}`);
+  const login = await app.inject({
+    method: 'POST',
+    url: '/api/auth/login',
+    payload: { email, password },
+  });
+  if (login.statusCode !== 200) throw new Error(`login: ${login.body}`);
+  return {
+    token: login.json<{ access_token: string }>().access_token,
+    userId: registered.json<{ id: number }>().id,
+  };
+}
+
+/** A Ferry under test with a fake clock and fake timers, and what tests reach for. */
+export interface LiveNode {
+  ferry: Ferry;
+  base: string;
+  app: FastifyInstance;
+  /** The bootstrap admin API key (first start on a store only). */
+  adminKey: string | undefined;
+  stats(): HubStats;
+}
+
+/** Starts a Ferry on `env` with the given fake clock and timers. */
+export async function startLiveNode(
+  env: TestEnv,
+  clock: { now: () => Date },
+  timers: { every: Every },
+): Promise<LiveNode> {
+  const ferry = makeFerry(env.config, { now: clock.now, every: timers.every });
+  const info = await ferry.start();
+  const app = ferry.http;
+  const hub = ferry.live.hub;
+  if (!app || !info.url || !hub) throw new Error('ferry started without HTTP');
+  return { ferry, base: info.url, app, adminKey: info.bootstrapKey, stats: () => hub.stats() };
+}
+
+/**
+ * An admin connection subscribed to `events` and `system`: once it has received a message, the
+ * node's fan-out has handled that message for every session (one pass delivers to all).
+ */
+export async function makeObserver(node: LiveNode, adminKey: string) {
+  const socket = openLive(node.base, { token: adminKey });
+  await socket.established();
+  await socket.request('subscribe', { topics: ['events', 'system', 'transfer:*'] });
+  // Acknowledged at once, so the observer's own outbox stays empty.
+  const ack = (offset: number) => {
+    socket.send({ type: 'ack', payload: { offset } });
+    return offset;
+  };
+  return {
+    socket,
+    /** Emits `system:notice` with `message` and resolves with its offset once fanned out. */
+    async notice(message: string): Promise<number> {
+      node.ferry.bus.emit('system:notice', { level: 'info', message });
+      const got = await socket.next(
+        'event',
+        (m) => (m.payload.data as { message?: string }).message === message,
+      );
+      return ack(got.offset ?? 0);
+    },
+    /** Emits `event:processed` for `userId` and resolves with its offset once fanned out. */
+    async userEvent(userId: number, id: number): Promise<number> {
+      node.ferry.bus.emit('event:processed', { id, userId, ok: true, error: null });
+      const got = await socket.next('event', (m) => (m.payload.data as { id?: number }).id === id);
+      return ack(got.offset ?? 0);
+    },
+    /** Sends a ping: after the test moved the clock, the observer is not idle. */
+    async touch(): Promise<void> {
+      await socket.request('ping');
+    },
+    close: () => socket.close(),
+  };
+}
+
+/** Closes a test socket and waits until the node recorded the disconnect (store included). */
+export async function disconnect(
+  node: LiveNode,
+  socket: TestSocket,
+  sessionId: string,
+): Promise<void> {
+  const gone = node.ferry.bus.next('live:disconnected', (e) => e.sessionId === sessionId);
+  await socket.close();
+  await gone;
+}
