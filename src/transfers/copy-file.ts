@@ -126,7 +126,8 @@ async function writeTemp(
   const handle = await request.destination.write(temp);
   const interval = request.progressIntervalMs ?? 250;
   let bytes = 0;
-  let lastReport = 0;
+  // A file copied within one interval reports only its end: small files add no chatter.
+  let lastReport = Date.now();
   try {
     for await (const chunk of request.source.read(request.from, {
       chunkSize: request.chunkSize ?? chunkSizeFor(source.size),

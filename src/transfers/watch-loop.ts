@@ -234,10 +234,15 @@ export function startWatchLoop(deps: WatchLoopDeps, id: number, lease: Lease): W
 
   /** Delivers one row; true when the profile went to `error`. */
   async function deliverOne(t: TransferRow, row: FileRow): Promise<boolean> {
+    const started = Date.now();
     const status = await deps.delivery.deliver(
       t,
       row,
       (bytes) => {
+        // The end of a file is told by watch:file-finished; progress is for files in flight.
+        if (bytes >= row.file_size) return;
+        const seconds = Math.max((Date.now() - started) / 1000, 0.001);
+        const rate = bytes / seconds;
         bus.emit('transfer:progress', {
           transferId: id,
           ownerId: t.owner_user_id,
@@ -245,8 +250,8 @@ export function startWatchLoop(deps: WatchLoopDeps, id: number, lease: Lease): W
           bytes,
           totalBytes: row.file_size,
           percent: row.file_size > 0 ? (bytes / row.file_size) * 100 : 100,
-          bytesPerSecond: 0,
-          etaSeconds: null,
+          bytesPerSecond: rate,
+          etaSeconds: rate > 0 ? (row.file_size - bytes) / rate : null,
         });
       },
       abort.signal,
