@@ -179,7 +179,10 @@ export function makeFerry(config: Config, parts: FerryParts = {}): Ferry {
     events.attach(jobs);
     t.transfers.attach(jobs);
     await jobs.start();
-    if (jobs.working) await t.supervisor.start();
+    if (jobs.working) {
+      await t.supervisor.start();
+      await t.transfers.resumeUnfinished();
+    }
     if (s.kind === 'pglite') {
       checkpointTimer = setInterval(() => {
         s.db.checkpoint().catch((error: unknown) => {

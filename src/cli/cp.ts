@@ -93,6 +93,10 @@ export async function runCp(src: string, dst: string, options: CpOptions): Promi
           to: path.join(root, f.relative),
           size: f.size,
         }));
+  if (root === from || root.startsWith(`${from}/`)) {
+    console.error(`ferry cp: the destination ${root} is the source or inside it`);
+    return 1;
+  }
   const total = files.reduce((sum, f) => sum + f.size, 0);
   const draw = makeBar(options.out, total);
   let done = 0;

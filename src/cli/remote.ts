@@ -54,7 +54,15 @@ async function call<T>(
     );
   }
   const text = await response.text();
-  const parsed: unknown = text ? JSON.parse(text) : undefined;
+  let parsed: unknown;
+  try {
+    parsed = text ? JSON.parse(text) : undefined;
+  } catch {
+    // Not Ferry answering (a proxy's error page, say): say what came back, briefly.
+    throw new RemoteError(
+      `${base} answered ${response.status} with a non-JSON body: ${text.slice(0, 200)}`,
+    );
+  }
   if (!response.ok) {
     const problem = parsed as { detail?: string; code?: string } | undefined;
     throw new RemoteError(

@@ -40,7 +40,10 @@ async function realPathOf(p: string): Promise<string> {
       return rest.length > 0 ? path.join(real, ...rest.reverse()) : real;
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
-      if (code !== 'ENOENT' && code !== 'ENOTDIR') throw error;
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') {
+        // ELOOP, ENAMETOOLONG, EACCES…: a path Ferry cannot resolve is a path it refuses.
+        throw new PathUnresolvable(`${p} cannot be resolved (${code ?? 'error'})`);
+      }
       const parent = path.dirname(current);
       if (parent === current) return path.normalize(p);
       rest.push(path.basename(current));
@@ -48,6 +51,8 @@ async function realPathOf(p: string): Promise<string> {
     }
   }
 }
+
+class PathUnresolvable extends Error {}
 
 function inside(root: string, p: string): boolean {
   return p === root || p.startsWith(root.endsWith('/') ? root : `${root}/`);
@@ -67,6 +72,10 @@ export function makeVolumeGuard(volumes: readonly Volume[]): VolumeGuard {
   let roots: Promise<string[]> | undefined;
   function realRoots(): Promise<string[]> {
     roots ??= Promise.all(volumes.map((v) => realPathOf(path.resolve(v.path))));
+    // A failure (a volume not mounted yet) is not remembered: the next request tries again.
+    roots.catch(() => {
+      roots = undefined;
+    });
     return roots;
   }
   return {
@@ -77,7 +86,13 @@ export function makeVolumeGuard(volumes: readonly Volume[]): VolumeGuard {
       if (volumes.length === 0) {
         throw refuse(field, 'no volumes are configured (set `volumes` in the config)');
       }
-      const real = await realPathOf(p);
+      let real: string;
+      try {
+        real = await realPathOf(p);
+      } catch (error) {
+        if (error instanceof PathUnresolvable) throw refuse(field, error.message);
+        throw error;
+      }
       if (!(await realRoots()).some((root) => inside(root, real))) {
         const via = real === path.normalize(p) ? '' : ` (it resolves to ${real})`;
         throw refuse(field, `${p} is outside every volume${via}`);

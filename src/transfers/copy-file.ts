@@ -208,6 +208,8 @@ async function copyFileUnmapped(request: CopyFileRequest): Promise<CopyFileResul
   if ('outcome' in resolved) return resolved;
   await checkSpace(request, source.size);
   const temp = tempNameFor(resolved.target, request.tempTag);
+  // A leftover of an interrupted attempt (maybe read-only, maybe a planted link) goes first.
+  await request.destination.remove(temp);
   let renamed = false;
   try {
     const sourceChecksum = await writeTemp(request, source, temp);
@@ -227,7 +229,9 @@ async function copyFileUnmapped(request: CopyFileRequest): Promise<CopyFileResul
         algorithm: request.algorithm,
       });
     }
-    await request.destination.setAttributes?.(temp, { mtimeMs: source.mtimeMs, mode: source.mode });
+    // Permission bits only: setuid/setgid from a dropped file must not survive on Ferry's side.
+    const mode = source.mode === undefined ? undefined : source.mode & 0o777;
+    await request.destination.setAttributes?.(temp, { mtimeMs: source.mtimeMs, mode });
     await request.onVerified?.({ source: sourceChecksum, destination: destinationChecksum });
     await request.destination.rename(temp, resolved.target, { overwrite: resolved.overwrite });
     renamed = true;

@@ -8,11 +8,12 @@
  */
 import path from 'node:path';
 import type { Db } from '../db/index.ts';
+import { realpath } from 'node:fs/promises';
 import { isFerryError } from '../errors/index.ts';
 import type { Bus, FerryEvents } from '../live/bus.ts';
-import type { Storage } from '../storage/index.ts';
-import { copyFile, hashFile, type ConflictPolicy } from './copy-file.ts';
-import { updateFile, lastDelivered, type FileRow } from './file-records.ts';
+import { StorageError, type Storage } from '../storage/index.ts';
+import { asTransferError, copyFile, hashFile, type ConflictPolicy } from './copy-file.ts';
+import { getFile, lastDelivered, updateFile, type FileRow } from './file-records.ts';
 import type { ChecksumAlgorithm } from './hashing.ts';
 import { log, type TransferRow } from './records.ts';
 
@@ -36,6 +37,35 @@ function isRetryable(error: unknown): boolean {
   if (!isFerryError(error)) return true;
   if (retryable.has(error.code)) return true;
   return error.code === 'FERRY_ERR_STORAGE' && error.params.reason === 'io';
+}
+
+/** The real path of `p`'s nearest existing ancestor (or `p` itself). */
+async function nearestReal(p: string): Promise<string> {
+  for (let current = p; ; current = path.dirname(current)) {
+    try {
+      return await realpath(current);
+    } catch (error) {
+      if (path.dirname(current) === current) throw error;
+    }
+  }
+}
+
+/**
+ * Invariant 7 at write time: a folder inside the destination that was replaced by a symlink
+ * since the transfer was created must not carry the file out of it.
+ */
+async function refuseEscape(root: string, to: string): Promise<void> {
+  const [realRoot, realParent] = await Promise.all([
+    nearestReal(root),
+    nearestReal(path.dirname(to)),
+  ]);
+  if (realParent !== realRoot && !realParent.startsWith(`${realRoot}/`)) {
+    throw new StorageError(
+      'permission_denied',
+      to,
+      `${to} leaves the destination folder through a symlink (${realParent})`,
+    );
+  }
 }
 
 /** Source and destination paths of one file row. */
@@ -140,6 +170,7 @@ export function makeDelivery(deps: DeliveryDeps): Delivery {
       await finish(transfer, row, from, recovered);
       return 'completed';
     }
+    if (deps.destination.kind === 'local') await refuseEscape(transfer.destination_path, to);
     await updateFile(db, row.id, {
       status: 'transferring',
       transfer_started_at: new Date(),
@@ -222,8 +253,9 @@ export function makeDelivery(deps: DeliveryDeps): Delivery {
       for (let n = 1; ; n += 1) {
         try {
           return await attempt(transfer, current, progress, signal);
-        } catch (error) {
-          if (signal.aborted) throw error;
+        } catch (raw) {
+          if (signal.aborted) throw raw;
+          const error = asTransferError(raw);
           if (!isRetryable(error) || n >= deps.attempts) return fail(transfer, current, error);
           const message = error instanceof Error ? error.message : String(error);
           await log(
@@ -234,7 +266,9 @@ export function makeDelivery(deps: DeliveryDeps): Delivery {
             `${row.relative_path}: attempt ${n} failed: ${message}`,
           );
           await deps.sleep(deps.retryDelayMs * 2 ** (n - 1), signal);
-          current = { ...current, status: 'detected', destination_checksum: null };
+          // From the row as stored: a failure after the rename (moving the source, say) must
+          // resume as `verified` / already in place, not copy again over a verified file.
+          current = (await getFile(db, row.id)) ?? current;
         }
       }
     },

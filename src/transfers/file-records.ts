@@ -52,6 +52,14 @@ export async function claimFiles(
   return rows.sort((a, b) => a.id - b.id);
 }
 
+export async function getFile(tx: Queryable, id: number): Promise<FileRow | undefined> {
+  const { rows } = await tx.query<FileRow>(
+    `SELECT ${fileColumns} FROM ferry.transfer_files WHERE id = $1`,
+    [id],
+  );
+  return rows[0];
+}
+
 /** Files not finished yet (a restart resumes them), oldest first. */
 export async function openFiles(
   tx: Queryable,

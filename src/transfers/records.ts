@@ -131,6 +131,15 @@ export async function listTransfers(
   return { total: count.rows[0]?.n ?? 0, items: page.rows };
 }
 
+/** One-off transfers not finished yet (each should have a queued or running job). */
+export async function unfinishedOneOffIds(tx: Queryable): Promise<number[]> {
+  const { rows } = await tx.query<{ id: number }>(
+    `SELECT id FROM ferry.transfers WHERE NOT watch_mode_enabled
+       AND status IN ('pending', 'validating', 'copying', 'verifying') ORDER BY id`,
+  );
+  return rows.map((r) => r.id);
+}
+
 /** Watch profiles some node should be scanning. */
 export async function activeWatchIds(tx: Queryable): Promise<number[]> {
   const { rows } = await tx.query<{ id: number }>(
@@ -162,11 +171,18 @@ export async function updateTransfer(
   return rows[0];
 }
 
-/** Adds one scan cycle; returns the new count. */
-export async function countCycle(tx: Queryable, id: number): Promise<number> {
+/**
+ * Adds one to a counter in SQL (not read-modify-write: several workers count at once); returns
+ * the new value.
+ */
+export async function increment(
+  tx: Queryable,
+  id: number,
+  counter: 'watch_cycle_count' | 'failure_streak',
+): Promise<number> {
   const { rows } = await tx.query<{ n: number }>(
-    `UPDATE ferry.transfers SET watch_cycle_count = watch_cycle_count + 1, updated_at = now()
-     WHERE id = $1 RETURNING watch_cycle_count AS n`,
+    `UPDATE ferry.transfers SET ${counter} = ${counter} + 1, updated_at = now()
+     WHERE id = $1 RETURNING ${counter} AS n`,
     [id],
   );
   return rows[0]?.n ?? 0;

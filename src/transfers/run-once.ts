@@ -146,7 +146,10 @@ export function makeOnceRunner(deps: RunOnceDeps): OnceRunner {
         row,
         (bytes) => {
           meter.file(row.relative_path, bytes);
-          if (bytes === row.file_size && opened.length === 1) void setStatus(t, 'verifying');
+          if (bytes === row.file_size && opened.length === 1)
+            void setStatus(t, 'verifying').catch((error: unknown) => {
+              deps.logError(error, 'status update failed');
+            });
         },
         controller.signal,
       );

@@ -5,8 +5,8 @@
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import type { Db } from '../db/index.ts';
-import { FerryError } from '../errors/index.ts';
-import { defaultTempPatterns } from '../intake/index.ts';
+import { FerryError, invalidFields, type FieldProblem } from '../errors/index.ts';
+import { defaultTempPatterns, globToRegExp } from '../intake/index.ts';
 import { defineJob, type Jobs } from '../jobs/index.ts';
 import type { Bus, FerryEvents } from '../live/bus.ts';
 import type { Storage, VolumeGuard } from '../storage/index.ts';
@@ -21,6 +21,7 @@ import {
   listLogs,
   listTransfers,
   log,
+  unfinishedOneOffIds,
   updateTransfer,
   type LogRow,
   type TransferRow,
@@ -61,6 +62,21 @@ export interface TransfersDeps {
   runner: OnceRunner;
   supervisor: WatchSupervisor;
   defaults: { algorithm: ChecksumAlgorithm; pollIntervalSeconds: number; retryLimit: number };
+}
+
+/** 422 for a glob that cannot compile, before it can fail a scan later. */
+function refuseBadGlobs(input: CreateTransfer): void {
+  const problems: FieldProblem[] = [];
+  for (const field of ['include', 'exclude', 'temp_patterns'] as const) {
+    (input[field] ?? []).forEach((glob, index) => {
+      try {
+        globToRegExp(glob);
+      } catch {
+        problems.push({ field: `body/${field}/${index}`, message: `is not a valid glob: ${glob}` });
+      }
+    });
+  }
+  if (problems.length > 0) throw invalidFields(problems);
 }
 
 const busy: readonly TransferStatus[] = ['validating', 'copying', 'verifying'];
@@ -128,8 +144,22 @@ export function makeTransfers(deps: TransfersDeps) {
         reason: 'the name is `.` or `..`',
       });
     }
-    const info = await deps.source.stat(source);
+    const info = await deps.source.stat(source).catch((error: unknown) => {
+      throw new FerryError('FERRY_ERR_BAD_REQUEST', {
+        reason: `source_path cannot be read: ${error instanceof Error ? error.message : String(error)}`,
+      });
+    });
     if (!info) throw new FerryError('FERRY_ERR_SOURCE_NOT_FOUND', { path: input.source_path });
+    refuseBadGlobs(input);
+    if (
+      info.kind === 'file' &&
+      path.join(destination, input.target_name ?? path.basename(source)) === source
+    ) {
+      // Copying a file onto itself would, with overwrite or move, destroy the only copy.
+      throw new FerryError('FERRY_ERR_BAD_REQUEST', {
+        reason: 'the destination is the source file itself',
+      });
+    }
     const watch = input.watch_mode_enabled ?? false;
     if (watch && info.kind !== 'directory') {
       throw new FerryError('FERRY_ERR_BAD_REQUEST', {
@@ -182,6 +212,19 @@ export function makeTransfers(deps: TransfersDeps) {
 
   return {
     definitions: [runJob],
+    /**
+     * Sends a job for every unfinished one-off transfer. The singleton key makes this a no-op
+     * where one is queued or running; it rescues a transfer whose job was never sent (a crash
+     * between insert and send) or whose retries ran out.
+     */
+    async resumeUnfinished(): Promise<number> {
+      if (!jobs) return 0;
+      let sent = 0;
+      for (const id of await unfinishedOneOffIds(db)) {
+        if (await jobs.send(runJob, { id }, { singletonKey: `transfer:${id}` })) sent += 1;
+      }
+      return sent;
+    },
     volumes: deps.volumes,
     attach(queue: Jobs) {
       jobs = queue;

@@ -12,7 +12,7 @@ import type { Bus, FerryEvents } from '../live/bus.ts';
 import type { Storage } from '../storage/index.ts';
 import type { Delivery } from './deliver.ts';
 import { claimFiles, knownPaths, openFiles, type FileRow } from './file-records.ts';
-import { countCycle, getTransfer, log, updateTransfer, type TransferRow } from './records.ts';
+import { getTransfer, increment, log, updateTransfer, type TransferRow } from './records.ts';
 
 export interface WatchLoopDeps {
   db: Db;
@@ -54,7 +54,7 @@ export interface WatchLoop {
 
 export function startWatchLoop(deps: WatchLoopDeps, id: number, lease: Lease): WatchLoop {
   const { db, bus } = deps;
-  const life = { stopped: false };
+  const life = { stopped: false, claimedWhole: false };
   let wake: (() => void) | undefined;
   let watcher: FSWatcher | undefined;
   let tracker: ReturnType<typeof makeSettleTracker> | undefined;
@@ -77,21 +77,37 @@ export function startWatchLoop(deps: WatchLoopDeps, id: number, lease: Lease): W
     wake?.();
   }
 
+  /** Ends the loop at once, aborting files in flight: another node may own the profile now. */
+  function lostLease(): void {
+    if (life.stopped && abort.signal.aborted) return;
+    bus.emit('lease:lost', { name: lease.name, holder: lease.holder, token: lease.token });
+    life.stopped = true;
+    abort.abort(new Error(`lease ${lease.name} lost`));
+    poke();
+  }
+
+  // Renewed on its own clock, so a long copy keeps it; lost (or unrenewable past its lifetime:
+  // the store is down) means stop before another owner's work overlaps ours.
+  const renewal = setInterval(() => {
+    renewLease(db, lease, deps.leaseTtlMs).then(
+      (renewed) => {
+        if (renewed) cache.renewedAt = Date.now();
+        else lostLease();
+      },
+      () => {
+        if (Date.now() - cache.renewedAt >= deps.leaseTtlMs) lostLease();
+      },
+    );
+  }, deps.leaseTtlMs / 3);
+  renewal.unref();
+
   /**
-   * The profile as it stands, or undefined when this node lost its lease. Renews the lease every
-   * third of its lifetime — also while a long backlog is delivered — and rereads the row when
-   * poked (pause, resume, delete anywhere are announced) or at least once a second.
+   * The profile as it stands, or undefined once the lease is lost. Rereads the row when poked
+   * (pause, resume, delete anywhere are announced) or at least once a second.
    */
   async function currentProfile(): Promise<TransferRow | undefined> {
     const now = Date.now();
-    if (now - cache.renewedAt >= deps.leaseTtlMs / 3) {
-      if (!(await renewLease(db, lease, deps.leaseTtlMs))) {
-        bus.emit('lease:lost', { name: lease.name, holder: lease.holder, token: lease.token });
-        life.stopped = true;
-        return undefined;
-      }
-      cache.renewedAt = now;
-    }
+    if (life.stopped) return undefined;
     if (cache.stale || now - cache.readAt >= 1000) {
       cache.stale = false;
       cache.readAt = now;
@@ -148,17 +164,23 @@ export function startWatchLoop(deps: WatchLoopDeps, id: number, lease: Lease): W
     status: TransferRow['status'],
     error: string | null,
   ): Promise<void> {
-    await updateTransfer(db, id, {
-      status,
-      error_message: error,
-      ...(status === 'completed' ? { completed_at: new Date() } : {}),
-    });
-    bus.emit('transfer:status', { transferId: id, ownerId: t.owner_user_id, status, error });
+    // Only from `active`: a pause, cancel or delete that arrived meanwhile wins.
+    const row = await updateTransfer(
+      db,
+      id,
+      {
+        status,
+        error_message: error,
+        ...(status === 'completed' ? { completed_at: new Date() } : {}),
+      },
+      { statusIn: ['active'] },
+    );
+    if (row)
+      bus.emit('transfer:status', { transferId: id, ownerId: t.owner_user_id, status, error });
   }
 
   async function failed(t: TransferRow, reason: string): Promise<boolean> {
-    const row = await updateTransfer(db, id, { failure_streak: t.failure_streak + 1 });
-    const streak = row?.failure_streak ?? t.failure_streak + 1;
+    const streak = await increment(db, id, 'failure_streak');
     if (streak < deps.failureLimit) return false;
     await log(
       db,
@@ -227,7 +249,10 @@ export function startWatchLoop(deps: WatchLoopDeps, id: number, lease: Lease): W
         if (await deliverOne(current, row)) state.halted = true;
       }
     };
-    await Promise.all(Array.from({ length: deps.concurrency }, work));
+    // Every worker ends before the loop does: none may outlive a stop (its writes, its deletes).
+    const results = await Promise.allSettled(Array.from({ length: deps.concurrency }, work));
+    const failure = results.find((r) => r.status === 'rejected');
+    if (failure) throw failure.reason;
     if (state.halted) return 'stopped';
     return rows.length === batchSize ? 'more' : 'ok';
   }
@@ -301,12 +326,14 @@ export function startWatchLoop(deps: WatchLoopDeps, id: number, lease: Lease): W
     // Watch-once waits until the whole source is stable, then transfers it in one go.
     const wholeStable = scanFiles.length > 0 && stable.length === scanFiles.length;
     if (t.watch_continuous || wholeStable) await claimStable(t, stable);
+    if (wholeStable) life.claimedWhole = true;
     const delivered = await deliverOpen();
-    const cycleNo = await countCycle(db, id);
+    const cycleNo = await increment(db, id, 'watch_cycle_count');
     bus.emit('watch:cycle', { transferId: id, ownerId: t.owner_user_id, cycle: cycleNo });
     if (delivered === 'stopped') return 'end';
     if (delivered === 'more') return 'more';
-    if (!t.watch_continuous && wholeStable) {
+    // Watch-once is done when everything it claimed is delivered (a move empties the folder).
+    if (!t.watch_continuous && life.claimedWhole) {
       await setStatus(t, 'completed', null);
       await log(
         db,
@@ -332,6 +359,7 @@ export function startWatchLoop(deps: WatchLoopDeps, id: number, lease: Lease): W
     } catch (error) {
       deps.logError(error, `watch profile ${id} loop failed`);
     } finally {
+      clearInterval(renewal);
       watcher?.close();
     }
   })();

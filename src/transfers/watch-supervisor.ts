@@ -43,8 +43,10 @@ export function makeWatchSupervisor(deps: SupervisorDeps): WatchSupervisor {
     const loop = startWatchLoop(deps, id, lease);
     loops.set(id, loop);
     void loop.done.then(async () => {
-      loops.delete(id);
+      // Released before forgetting the loop: a discovery in between would re-take the lease
+      // (same holder, same token) and this release would then expire the new loop's lease.
       await releaseLease(deps.db, lease).catch(() => undefined);
+      loops.delete(id);
       // The profile may have been resumed while this loop was ending.
       if (!stopped) discover();
     });

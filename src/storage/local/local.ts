@@ -2,7 +2,7 @@
  * Local paths (including kernel-mounted SMB/NFS shares). Writes are durable on commit (fsync) and
  * a rename syncs the destination folder, so a renamed file survives a power cut (invariant 1).
  */
-import { createReadStream } from 'node:fs';
+import { constants, createReadStream } from 'node:fs';
 import {
   mkdir,
   open,
@@ -34,6 +34,8 @@ const failures: Record<string, StorageFailure> = {
   EACCES: 'permission_denied',
   EPERM: 'permission_denied',
   EROFS: 'permission_denied',
+  // O_NOFOLLOW met a symlink: refused on purpose.
+  ELOOP: 'permission_denied',
   ENOSPC: 'no_space',
   EDQUOT: 'no_space',
   EHOSTDOWN: 'unreachable',
@@ -67,6 +69,19 @@ function infoOf(file: string, s: import('node:fs').Stats): FileInfo {
     kind: s.isDirectory() ? 'directory' : 'file',
     mode: s.mode & 0o7777,
   };
+}
+
+/**
+ * mkdir -p whose new folders are durable: each created folder's entry is fsynced in its parent,
+ * so a power cut cannot lose a folder that holds a verified file (whose source a move deleted).
+ */
+async function makeDirs(dir: string): Promise<void> {
+  const first = await mkdir(dir, { recursive: true });
+  if (first === undefined) return;
+  for (let d = dir; ; d = path.dirname(d)) {
+    await syncDir(path.dirname(d));
+    if (d === first || path.dirname(d) === d) break;
+  }
 }
 
 /** Syncs a folder so a rename or unlink inside it is durable. */
@@ -110,7 +125,8 @@ async function* readAhead(
   chunkSize: number,
   signal: AbortSignal | undefined,
 ): AsyncGenerator<Uint8Array> {
-  const handle = await guarded(file, () => open(file, 'r'));
+  // Never through a symlink: a source swapped for a link after the scan is refused, not followed.
+  const handle = await guarded(file, () => open(file, constants.O_RDONLY | constants.O_NOFOLLOW));
   const buffers = [Buffer.allocUnsafe(chunkSize), Buffer.allocUnsafe(chunkSize)];
   let position = 0;
   const readInto = (buffer: Buffer) => handle.read(buffer, 0, chunkSize, position);
@@ -200,8 +216,12 @@ export function makeLocalStorage(): Storage {
     },
     async write(file) {
       const handle = await guarded(file, async () => {
-        await mkdir(path.dirname(file), { recursive: true });
-        return open(file, 'w');
+        await makeDirs(path.dirname(file));
+        // O_NOFOLLOW: a symlink planted under this name is refused, never written through.
+        return open(
+          file,
+          constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW,
+        );
       });
       let closed = false;
       const result: WriteHandle = {
@@ -233,7 +253,7 @@ export function makeLocalStorage(): Storage {
     },
     async rename(from, to, options = {}) {
       await guarded(to, async () => {
-        await mkdir(path.dirname(to), { recursive: true });
+        await makeDirs(path.dirname(to));
         if (options.overwrite) {
           await rename(from, to);
         } else {
