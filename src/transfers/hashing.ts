@@ -112,7 +112,8 @@ function makeBlake3Hasher(): Hasher {
   const hash = new Blake3Hasher();
   return {
     update: function updateBlake3(chunk) {
-      hash.update(chunk);
+      // This version's binding takes a Buffer; a view over the same bytes copies nothing.
+      hash.update(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
     },
     digest: function digestBlake3() {
       return hash.digest('hex');
