@@ -13,7 +13,17 @@ export interface Emitter<Events> {
   ): Promise<Events[K]>;
 }
 
-export function makeEmitter<Events>(): Emitter<Events> {
+/**
+ * Makes an emitter. A listener's exception goes to `onListenerError`; by default it is rethrown
+ * on a microtask, so it belongs to the application and never breaks the emitting loop.
+ */
+export function makeEmitter<Events>(
+  onListenerError: (error: unknown) => void = (error) => {
+    queueMicrotask(() => {
+      throw error;
+    });
+  },
+): Emitter<Events> {
   const listeners = new Map<keyof Events, Set<Listener<never>>>();
 
   function on<K extends keyof Events>(name: K, listener: Listener<Events[K]>): () => void {
@@ -29,13 +39,10 @@ export function makeEmitter<Events>(): Emitter<Events> {
     on,
     emit(name, payload) {
       for (const listener of [...(listeners.get(name) ?? [])]) {
-        // A listener's exception belongs to the application, not to the connection loop.
         try {
           (listener as Listener<typeof payload>)(payload);
         } catch (error) {
-          queueMicrotask(() => {
-            throw error;
-          });
+          onListenerError(error);
         }
       }
     },

@@ -2,6 +2,7 @@
  * The in-process domain-event bus. Domain modules emit typed `noun:verb` events; the live hub
  * (and tests, through `next()`) listen. Listeners never throw into the emitter.
  */
+import { makeEmitter, type Emitter } from '../client/emitter.ts';
 
 /** Every domain event Ferry emits, by name. Capabilities add their events here. */
 export interface FerryEvents {
@@ -63,59 +64,12 @@ export interface FerryEvents {
   'live:disconnected': { sessionId: string; code: number; reason: string };
 }
 
-type Listener<T> = (payload: T) => void;
+/** A typed event bus over an event map: the client's emitter, one implementation for both sides. */
+export type Bus<Events> = Emitter<Events>;
 
-/** A typed event bus over an event map. */
-export interface Bus<Events> {
-  emit<K extends keyof Events>(name: K, payload: Events[K]): void;
-  on<K extends keyof Events>(name: K, listener: Listener<Events[K]>): () => void;
-  /** Resolves with the next matching event; rejects after `timeoutMs` so a test fails, not hangs. */
-  next<K extends keyof Events>(
-    name: K,
-    match?: (payload: Events[K]) => boolean,
-    timeoutMs?: number,
-  ): Promise<Events[K]>;
-}
-
-/** Makes a bus; `onListenerError` receives what a listener threw. */
+/** Makes a bus; `onListenerError` receives what a listener threw (it never reaches the emitter). */
 export function makeBus<Events>(
   onListenerError: (error: unknown) => void = () => undefined,
 ): Bus<Events> {
-  const listeners = new Map<keyof Events, Set<Listener<never>>>();
-
-  function on<K extends keyof Events>(name: K, listener: Listener<Events[K]>): () => void {
-    let set = listeners.get(name);
-    if (!set) listeners.set(name, (set = new Set()));
-    set.add(listener);
-    return function off() {
-      set.delete(listener);
-    };
-  }
-
-  return {
-    on,
-    emit(name, payload) {
-      for (const listener of listeners.get(name) ?? []) {
-        try {
-          (listener as Listener<typeof payload>)(payload);
-        } catch (error) {
-          onListenerError(error);
-        }
-      }
-    },
-    next(name, match = () => true, timeoutMs = 30_000) {
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => {
-          off();
-          reject(new Error(`timed out after ${timeoutMs} ms waiting for ${String(name)}`));
-        }, timeoutMs);
-        const off = on(name, (payload) => {
-          if (!match(payload)) return;
-          clearTimeout(timer);
-          off();
-          resolve(payload);
-        });
-      });
-    },
-  };
+  return makeEmitter<Events>(onListenerError);
 }
