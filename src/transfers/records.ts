@@ -188,8 +188,20 @@ export async function increment(
   return rows[0]?.n ?? 0;
 }
 
-export async function deleteTransfer(tx: Queryable, id: number): Promise<void> {
-  await tx.query(`DELETE FROM ferry.transfers WHERE id = $1`, [id]);
+/**
+ * Deletes a transfer unless its status is one of `unless` — checked in the same statement, so a
+ * job that starts copying meanwhile wins. True when it was deleted.
+ */
+export async function deleteTransfer(
+  tx: Queryable,
+  id: number,
+  unless: readonly TransferStatus[],
+): Promise<boolean> {
+  const { rowCount } = await tx.query(
+    `DELETE FROM ferry.transfers WHERE id = $1 AND status <> ALL($2::text[])`,
+    [id, unless],
+  );
+  return rowCount > 0;
 }
 
 /** Appends one audit-trail line. */

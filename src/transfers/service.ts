@@ -241,7 +241,10 @@ export function makeTransfers(deps: TransfersDeps) {
       const row = await visible(id, viewer);
       if (busy.includes(row.status))
         throw new FerryError('FERRY_ERR_TRANSFER_BUSY', { id, status: row.status });
-      await deleteTransfer(db, id);
+      if (!(await deleteTransfer(db, id, busy))) {
+        const now = await visible(id, viewer);
+        throw new FerryError('FERRY_ERR_TRANSFER_BUSY', { id, status: now.status });
+      }
       if (row.watch_mode_enabled) await deps.supervisor.announce(id);
     },
     async cancel(id: number, viewer: Viewer): Promise<TransferRow> {
