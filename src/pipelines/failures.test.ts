@@ -3,36 +3,19 @@
  * notification each, no submission, the file left in place, and a second run that changes
  * nothing; submission failures, 5xx retries and token refresh.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startPipelineHarness, type PipelineHarness } from '../../test/helpers/pipeline-harness.ts';
+import { describe, expect, it } from 'vitest';
+import { useLocalPipelineHarness } from '../../test/helpers/pipeline-harness.ts';
 import type { FakeMode } from '../../test/helpers/pipeline-fakes.ts';
 import { callCounts, filesOf, historyOf, listTree } from '../../test/helpers/pipeline-scenarios.ts';
-import { storeKinds, tempDir } from '../../test/helpers/stores.ts';
+import { storeKinds } from '../../test/helpers/stores.ts';
 
 describe.each(storeKinds)('pipeline failures, %s store', (kind) => {
-  let h: PipelineHarness;
-  const folder = tempDir('ferry-pipeline-failures-');
+  const h = useLocalPipelineHarness(kind, 'ferry-pipeline-failures-');
   let serial = 0;
-
-  beforeAll(async () => {
-    h = await startPipelineHarness(kind, {
-      dir: folder.dir,
-      source: (name) => `${folder.dir}/${name}`,
-      archive: (name) => `${folder.dir}/${name}`,
-    });
-  });
-  afterAll(async () => {
-    await h.close();
-    folder.remove();
-  });
-  beforeEach(() => {
-    h.reset();
-    h.clear();
-  });
 
   const ledgerRows = async () =>
     (
-      await h.ferry.store.db.query<{ n: number }>(
+      await h().ferry.store.db.query<{ n: number }>(
         'SELECT count(*)::int AS n FROM ferry.pipeline_ledger',
       )
     ).rows[0]?.n;
@@ -53,33 +36,33 @@ describe.each(storeKinds)('pipeline failures, %s store', (kind) => {
     'extractor %s → %s: one notification, no submission, file left, never reprocessed',
     async (mode, status) => {
       const remitter = `ex${(serial += 1)}`;
-      h.put('in', `${remitter}/DOC.pdf`, `document ${remitter}`);
-      h.fakes.extractor.mode = mode;
-      const first = await h.runSettled();
+      h().put('in', `${remitter}/DOC.pdf`, `document ${remitter}`);
+      h().fakes.extractor.mode = mode;
+      const first = await h().runSettled();
       expect(first.summary).toMatchObject({ claimed: 1, succeeded: 0, failed: { [status]: 1 } });
       expect(first.error).toEqual([
         { error: expect.stringMatching(new RegExp(`^${status}: `)), file: `${remitter}/DOC.pdf` },
       ]);
-      expect(callCounts(h)).toMatchObject({ submitter: 0, notifier: 1 });
-      const [file] = await filesOf(h, remitter);
+      expect(callCounts(h())).toMatchObject({ submitter: 0, notifier: 1 });
+      const [file] = await filesOf(h(), remitter);
       expect(file).toMatchObject({ status, notified: true, archived: false });
-      expect(h.fakes.notifier.calls[0]?.body).toEqual({
-        file_path: h.at('in', remitter, 'DOC.pdf'),
+      expect(h().fakes.notifier.calls[0]?.body).toEqual({
+        file_path: h().at('in', remitter, 'DOC.pdf'),
         reason: expect.stringMatching(new RegExp(`^${status}: `)),
         record_id: expect.any(Number),
         status,
       });
-      expect(listTree(h, 'in')).toEqual([`${remitter}/DOC.pdf`]);
+      expect(listTree(h(), 'in')).toEqual([`${remitter}/DOC.pdf`]);
 
-      h.fakes.extractor.mode = 'ok';
-      const calls = callCounts(h);
+      h().fakes.extractor.mode = 'ok';
+      const calls = callCounts(h());
       const rows = await ledgerRows();
-      const second = await h.runSettled();
+      const second = await h().runSettled();
       expect(second.summary).toMatchObject({ claimed: 0, already_claimed: 1, failed: {} });
-      expect(callCounts(h)).toEqual(calls);
+      expect(callCounts(h())).toEqual(calls);
       expect(await ledgerRows()).toBe(rows);
-      expect(listTree(h, 'in')).toEqual([`${remitter}/DOC.pdf`]);
-      expect((await historyOf(h, file?.id ?? 0)).map((r) => r.status)).toEqual([
+      expect(listTree(h(), 'in')).toEqual([`${remitter}/DOC.pdf`]);
+      expect((await historyOf(h(), file?.id ?? 0)).map((r) => r.status)).toEqual([
         'processing',
         status,
         'notified',
@@ -91,19 +74,19 @@ describe.each(storeKinds)('pipeline failures, %s store', (kind) => {
     'submitter %s → submission_failed, one notification, not archived, not reprocessed',
     async (mode) => {
       const remitter = `sub${(serial += 1)}`;
-      h.put('in', `${remitter}/DOC.pdf`, `document ${remitter}`);
-      h.fakes.submitter.mode = mode;
-      const first = await h.runSettled();
+      h().put('in', `${remitter}/DOC.pdf`, `document ${remitter}`);
+      h().fakes.submitter.mode = mode;
+      const first = await h().runSettled();
       expect(first.summary).toMatchObject({ succeeded: 0, failed: { submission_failed: 1 } });
-      expect(callCounts(h)).toEqual({ extractor: 1, submitter: 1, notifier: 1 });
-      expect(h.fakes.notifier.calls[0]?.body).toMatchObject({ status: 'submission_failed' });
-      expect(listTree(h, 'in')).toEqual([`${remitter}/DOC.pdf`]);
-      h.fakes.submitter.mode = 'ok';
+      expect(callCounts(h())).toEqual({ extractor: 1, submitter: 1, notifier: 1 });
+      expect(h().fakes.notifier.calls[0]?.body).toMatchObject({ status: 'submission_failed' });
+      expect(listTree(h(), 'in')).toEqual([`${remitter}/DOC.pdf`]);
+      h().fakes.submitter.mode = 'ok';
       const rows = await ledgerRows();
-      await h.runSettled();
-      expect(callCounts(h)).toEqual({ extractor: 1, submitter: 1, notifier: 1 });
+      await h().runSettled();
+      expect(callCounts(h())).toEqual({ extractor: 1, submitter: 1, notifier: 1 });
       expect(await ledgerRows()).toBe(rows);
-      expect((await filesOf(h, remitter))[0]).toMatchObject({
+      expect((await filesOf(h(), remitter))[0]).toMatchObject({
         status: 'submission_failed',
         archived: false,
       });
@@ -111,31 +94,31 @@ describe.each(storeKinds)('pipeline failures, %s store', (kind) => {
   );
 
   it('submission 5xx: retried with backoff, then retried by a later run that succeeds', async () => {
-    h.put('in', 'flaky/DOC.pdf', 'flaky document');
+    h().put('in', 'flaky/DOC.pdf', 'flaky document');
     const delays: number[] = [];
-    h.onSleep = (ms) => {
+    h().onSleep = (ms) => {
       delays.push(ms);
     };
-    h.fakes.submitter.mode = '5xx';
-    const first = await h.runSettled();
+    h().fakes.submitter.mode = '5xx';
+    const first = await h().runSettled();
     expect(first.summary).toMatchObject({ failed: { submission_internal_failed: 1 } });
-    expect(h.fakes.submitter.calls).toHaveLength(3); // retries: 2
+    expect(h().fakes.submitter.calls).toHaveLength(3); // retries: 2
     expect(delays).toEqual([1, 2]);
-    expect(h.fakes.notifier.calls).toHaveLength(1);
-    expect(listTree(h, 'in')).toEqual(['flaky/DOC.pdf']);
+    expect(h().fakes.notifier.calls).toHaveLength(1);
+    expect(listTree(h(), 'in')).toEqual(['flaky/DOC.pdf']);
 
-    h.fakes.submitter.mode = 'ok';
-    const second = await h.runSettled();
+    h().fakes.submitter.mode = 'ok';
+    const second = await h().runSettled();
     expect(second.summary).toMatchObject({ claimed: 1, succeeded: 1 });
-    const refs = h.fakes.submitter.calls.map(
+    const refs = h().fakes.submitter.calls.map(
       (c) =>
         (c.body as { instructions: { sourceUniqueRef: string }[] }).instructions[0]
           ?.sourceUniqueRef,
     );
     expect(new Set(refs).size).toBe(1); // the same references on every attempt
-    expect(listTree(h, 'archive')).toEqual(['flaky/DOC.pdf']);
-    const [file] = await filesOf(h, 'flaky');
-    expect((await historyOf(h, file?.id ?? 0)).map((r) => `${r.status}#${r.attempt}`)).toEqual([
+    expect(listTree(h(), 'archive')).toEqual(['flaky/DOC.pdf']);
+    const [file] = await filesOf(h(), 'flaky');
+    expect((await historyOf(h(), file?.id ?? 0)).map((r) => `${r.status}#${r.attempt}`)).toEqual([
       'processing#1',
       'submitting#1',
       'submission_internal_failed#1',
@@ -148,46 +131,46 @@ describe.each(storeKinds)('pipeline failures, %s store', (kind) => {
   });
 
   it('a submitter timeout is retried within the run', async () => {
-    h.put('in', 'slowsub/DOC.pdf', 'slow submitter');
-    h.fakes.submitter.next('timeout', 'reset');
-    const body = await h.runSettled();
+    h().put('in', 'slowsub/DOC.pdf', 'slow submitter');
+    h().fakes.submitter.next('timeout', 'reset');
+    const body = await h().runSettled();
     expect(body.summary).toMatchObject({ succeeded: 1 });
-    expect(h.fakes.submitter.calls).toHaveLength(3);
+    expect(h().fakes.submitter.calls).toHaveLength(3);
   });
 
   it('a token rejected with 401 is fetched again once, then the submission goes through', async () => {
-    h.put('in', 'tok/A.pdf', 'a');
-    await h.runSettled(); // caches a token
-    h.fakes.submitter.requireToken = true;
-    h.fakes.submitter.revokeToken();
-    h.fakes.submitter.calls.length = 0;
-    h.fakes.submitter.tokenCalls.length = 0;
-    h.put('in', 'tok/B.pdf', 'b');
-    const body = await h.runSettled();
+    h().put('in', 'tok/A.pdf', 'a');
+    await h().runSettled(); // caches a token
+    h().fakes.submitter.requireToken = true;
+    h().fakes.submitter.revokeToken();
+    h().fakes.submitter.calls.length = 0;
+    h().fakes.submitter.tokenCalls.length = 0;
+    h().put('in', 'tok/B.pdf', 'b');
+    const body = await h().runSettled();
     expect(body.summary).toMatchObject({ succeeded: 1 });
-    expect(h.fakes.submitter.tokenCalls).toHaveLength(1);
-    expect(h.fakes.submitter.calls.map((c) => c.headers.authorization)).toEqual([
+    expect(h().fakes.submitter.tokenCalls).toHaveLength(1);
+    expect(h().fakes.submitter.calls.map((c) => c.headers.authorization)).toEqual([
       expect.stringMatching(/^Bearer token-/),
       expect.stringMatching(/^Bearer token-/),
     ]);
-    expect(h.fakes.submitter.calls[0]?.headers.authorization).not.toBe(
-      h.fakes.submitter.calls[1]?.headers.authorization,
+    expect(h().fakes.submitter.calls[0]?.headers.authorization).not.toBe(
+      h().fakes.submitter.calls[1]?.headers.authorization,
     );
   });
 
   it('an extractor token endpoint failure releases the claim; the next run retries it', async () => {
-    h.put('sampled', 'tokfail/A.pdf', 'a');
-    h.fakes.extractor.tokenMode = 'fail';
-    const first = await h.runSettled('sampled');
+    h().put('sampled', 'tokfail/A.pdf', 'a');
+    h().fakes.extractor.tokenMode = 'fail';
+    const first = await h().runSettled('sampled');
     expect(first.summary).toMatchObject({ claimed: 1, succeeded: 0, failed: {} });
     expect(first.error[0]?.error).toMatch(/claim was released/);
-    expect(callCounts(h)).toEqual({ extractor: 0, submitter: 0, notifier: 0 });
-    h.fakes.extractor.tokenMode = 'ok';
-    const second = await h.runSettled('sampled');
+    expect(callCounts(h())).toEqual({ extractor: 0, submitter: 0, notifier: 0 });
+    h().fakes.extractor.tokenMode = 'ok';
+    const second = await h().runSettled('sampled');
     expect(second.summary).toMatchObject({ claimed: 1, succeeded: 1 });
-    const [file] = await filesOf(h, 'tokfail', 'sampled');
+    const [file] = await filesOf(h(), 'tokfail', 'sampled');
     expect(
-      (await historyOf(h, file?.id ?? 0, 'sampled')).map((r) => `${r.status}#${r.attempt}`),
+      (await historyOf(h(), file?.id ?? 0, 'sampled')).map((r) => `${r.status}#${r.attempt}`),
     ).toEqual([
       'processing#1',
       'released#1',
@@ -199,18 +182,18 @@ describe.each(storeKinds)('pipeline failures, %s store', (kind) => {
   });
 
   it('a notification that does not get through is delivered by the next run, once', async () => {
-    h.put('in', 'quiet/DOC.pdf', 'doc');
-    h.fakes.extractor.mode = 'fail';
-    h.fakes.notifier.mode = '5xx';
-    const first = await h.runSettled();
+    h().put('in', 'quiet/DOC.pdf', 'doc');
+    h().fakes.extractor.mode = 'fail';
+    h().fakes.notifier.mode = '5xx';
+    const first = await h().runSettled();
     expect(first.error.map((e) => e.error)).toEqual([
       expect.stringMatching(/^extraction_file_failed/),
       expect.stringMatching(/^notification for extraction_file_failed not delivered/),
     ]);
-    h.fakes.notifier.mode = 'ok';
-    await h.runSettled();
-    await h.runSettled();
-    expect(h.fakes.notifier.calls).toHaveLength(2); // the failed one and the delivered one
-    expect((await filesOf(h, 'quiet'))[0]).toMatchObject({ notified: true });
+    h().fakes.notifier.mode = 'ok';
+    await h().runSettled();
+    await h().runSettled();
+    expect(h().fakes.notifier.calls).toHaveLength(2); // the failed one and the delivered one
+    expect((await filesOf(h(), 'quiet'))[0]).toMatchObject({ notified: true });
   });
 });

@@ -9,13 +9,14 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
+import { afterAll, beforeAll, beforeEach } from 'vitest';
 import { makeFerry, type Ferry } from '../../src/app/index.ts';
 import { loadConfig } from '../../src/config/index.ts';
 import type { PipelineInput } from '../../src/config/pipeline-schema.ts';
 import type { StoreKind } from '../../src/db/index.ts';
 import type { RunOutcome, SmbOpener } from '../../src/pipelines/index.ts';
 import { startFakeDownstream, type FakeDownstream } from './pipeline-fakes.ts';
-import { testEnv, type TestEnv } from './stores.ts';
+import { tempDir, testEnv, type TestEnv } from './stores.ts';
 
 /** Where the pipelines' files live: the test writes to `dir`, Ferry reads through `source`. */
 export interface SourceSpec {
@@ -285,4 +286,32 @@ export function clearFolders(dir: string, owner?: { uid: number; gid: number }):
     mkdirSync(path.join(dir, folder), { recursive: true });
     if (owner) chownSync(path.join(dir, folder), owner.uid, owner.gid);
   }
+}
+
+/**
+ * A harness on a local temp folder for one describe block: started before its tests, reset and
+ * cleared before each, closed after. Returns an accessor, valid inside tests and hooks.
+ */
+export function useLocalPipelineHarness(kind: StoreKind, prefix: string): () => PipelineHarness {
+  const folder = tempDir(prefix);
+  let harness: PipelineHarness | undefined;
+  beforeAll(async () => {
+    harness = await startPipelineHarness(kind, {
+      dir: folder.dir,
+      source: (name) => `${folder.dir}/${name}`,
+      archive: (name) => `${folder.dir}/${name}`,
+    });
+  });
+  afterAll(async () => {
+    await harness?.close();
+    folder.remove();
+  });
+  beforeEach(() => {
+    harness?.reset();
+    harness?.clear();
+  });
+  return function current() {
+    if (!harness) throw new Error('the pipeline harness is available inside tests only');
+    return harness;
+  };
 }
