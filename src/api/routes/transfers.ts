@@ -125,6 +125,16 @@ function showFile(f: FileRow) {
   };
 }
 
+/** The Ketter pause/resume answer's common fields. */
+function watchState(t: TransferRow) {
+  return {
+    id: t.id,
+    status: t.status,
+    watch_continuous: t.watch_continuous,
+    watch_job_id: t.watch_job_id,
+  };
+}
+
 function viewerOf(request: FastifyRequest): Viewer {
   return { userId: request.principal?.userId, admin: request.principal?.role === 'admin' };
 }
@@ -211,10 +221,7 @@ export function transferRoutes(deps: TransferRouteDeps) {
       async function pause(request) {
         const t = await transfers.pause(request.params.id, viewerOf(request));
         return {
-          id: t.id,
-          status: t.status,
-          watch_continuous: t.watch_continuous,
-          watch_job_id: t.watch_job_id,
+          ...watchState(t),
           message: `Watch paused for transfer ${t.id}; files in flight finish.`,
         };
       },
@@ -226,10 +233,7 @@ export function transferRoutes(deps: TransferRouteDeps) {
       async function resume(request) {
         const t = await transfers.resume(request.params.id, viewerOf(request));
         return {
-          id: t.id,
-          status: t.status,
-          watch_continuous: t.watch_continuous,
-          watch_job_id: t.watch_job_id,
+          ...watchState(t),
           watch_cycle_count: t.watch_cycle_count,
           message: `Watch resumed for transfer ${t.id}.`,
         };
