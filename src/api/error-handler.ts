@@ -3,7 +3,13 @@
  * stack trace; unexpected errors are logged with the request id and answered with that id.
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { FerryError, invalidFields, isFerryError, isStoreUnavailable } from '../errors/index.ts';
+import {
+  errorBody,
+  FerryError,
+  invalidFields,
+  isFerryError,
+  isStoreUnavailable,
+} from '../errors/index.ts';
 
 const storeRetryAfterSeconds = 5;
 
@@ -11,6 +17,14 @@ const storeRetryAfterSeconds = 5;
 export function toFerryError(error: unknown, request: FastifyRequest): FerryError {
   if (isFerryError(error)) return error;
   const fe = error as Partial<FastifyError> & Error;
+  if (fe.validation && fe.validationContext === 'params') {
+    // A path that fails its schema (`/transfers/1e30`, `/transfers/abc`) names no object.
+    const first = fe.validation[0];
+    return new FerryError('FERRY_ERR_NO_SUCH_OBJECT', {
+      field: fieldName('params', first?.instancePath ?? '', first?.params ?? {}),
+      reason: first?.message ?? 'is invalid',
+    });
+  }
   if (fe.validation) {
     const errors = fe.validation.map((v) => ({
       field: fieldName(fe.validationContext, v.instancePath, v.params),
@@ -19,6 +33,12 @@ export function toFerryError(error: unknown, request: FastifyRequest): FerryErro
     return invalidFields(errors);
   }
   switch (fe.code) {
+    case 'FST_ERR_BAD_URL':
+      return new FerryError('FERRY_ERR_BAD_REQUEST', {
+        reason: 'the URL is not valid percent-encoded UTF-8',
+      });
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return new FerryError('FERRY_ERR_URI_TOO_LONG');
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return new FerryError('FERRY_ERR_PAYLOAD_TOO_LARGE', {
         limit: request.routeOptions.bodyLimit,
@@ -63,7 +83,5 @@ function fieldName(
 /** Sends a FerryError in the API's error shape. */
 export function sendError(reply: FastifyReply, error: FerryError): FastifyReply {
   if (error.retryAfter !== undefined) void reply.header('retry-after', String(error.retryAfter));
-  return reply
-    .status(error.status)
-    .send({ detail: error.message, code: error.code, ...error.extra });
+  return reply.status(error.status).send(errorBody(error));
 }

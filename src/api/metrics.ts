@@ -1,7 +1,7 @@
 /** Prometheus metrics: one registry per server instance, so tests can run several in a process. */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { QueueDepth } from '../jobs/index.ts';
-import type { Bus, FerryEvents } from '../live/bus.ts';
+import type { Bus, FerryEvents } from '../bus/bus.ts';
 
 /** What the HTTP layer records into. */
 export interface Metrics {
@@ -43,6 +43,15 @@ export function makeMetrics(deps: {
         }
       }
     },
+  });
+  const rejected = new Counter({
+    name: 'ferry_admission_rejected_total',
+    help: 'Requests refused by admission control, by reason (rate_limited, shed) and priority.',
+    labelNames: ['reason', 'priority'],
+    registers: [registry],
+  });
+  deps.bus.on('admission:rejected', (e) => {
+    rejected.inc({ reason: e.reason, priority: e.priority });
   });
   deps.bus.on('job:completed', (e) => {
     jobsDone.inc({ name: e.name, outcome: 'completed' });

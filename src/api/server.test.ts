@@ -4,9 +4,9 @@ import Type from 'typebox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { storeKinds, testEnv, type TestEnv } from '../../test/helpers/stores.ts';
 import { makeFerry, type Ferry } from '../app/index.ts';
-import { createApiKey } from '../auth/index.ts';
 import { FerryError } from '../errors/index.ts';
 import type { RouteModule } from './server.ts';
+import { makeUserKey } from '../../test/helpers/principals.ts';
 
 /** Routes that exist only in this test, to exercise validation and error mapping. */
 const probeRoutes: RouteModule = (app) => {
@@ -53,7 +53,7 @@ describe.each(storeKinds)('HTTP conventions on %s', (kind) => {
     ferry = makeFerry(env.config, { routes: [probeRoutes] });
     const info = await ferry.start();
     adminKey = info.bootstrapKey ?? '';
-    userKey = (await createApiKey(ferry.store.db, { name: 'a user', role: 'user' })).key;
+    userKey = (await makeUserKey(ferry.store.db)).key;
     if (!ferry.http) throw new Error('no http');
     app = ferry.http;
   });
@@ -102,6 +102,7 @@ describe.each(storeKinds)('HTTP conventions on %s', (kind) => {
     expect(none.json<unknown>()).toMatchObject({
       code: 'FERRY_ERR_UNAUTHENTICATED',
       detail: expect.any(String),
+      retryable: false,
     });
     const bad = await get('/api/v1/status', auth('fry_nope'));
     expect(bad.statusCode).toBe(401);
@@ -188,6 +189,7 @@ describe.each(storeKinds)('HTTP conventions on %s', (kind) => {
     expect(res.json<unknown>()).toEqual({
       detail: 'Route GET /api/v1/nothing-here not found',
       code: 'FERRY_ERR_NOT_FOUND',
+      retryable: false,
     });
   });
 

@@ -6,10 +6,18 @@ import { randomUUID } from 'node:crypto';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import websocket from '@fastify/websocket';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
 import { FerryError } from '../errors/index.ts';
 import { registerAuth, type CredentialResolver } from './auth-hook.ts';
 import { sendError, toFerryError } from './error-handler.ts';
+import { refuseNonFiniteNumbers } from './finite-numbers.ts';
+import { defaultsAreOptional } from './schemas/openapi.ts';
 import type { Metrics } from './metrics.ts';
 
 /** A capability's routes. */
@@ -36,6 +44,23 @@ function pickProtocol(offered: Set<string>): string | false {
   return first ?? false;
 }
 
+/** Each request is logged at debug, so a terminal at `info` is not a request log. */
+class DebugRequestLogs extends LogController {
+  override incomingRequest(request: FastifyRequest): void {
+    request.log.debug({ req: request }, 'incoming request');
+  }
+
+  override requestCompleted(
+    error: Error | null,
+    _request: FastifyRequest,
+    reply: FastifyReply,
+  ): void {
+    const fields = { res: reply, responseTime: reply.elapsedTime };
+    if (error) reply.log.error({ ...fields, err: error }, 'request errored');
+    else reply.log.debug(fields, 'request completed');
+  }
+}
+
 const requestIdPattern = /^[\w.:-]{1,128}$/;
 
 export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
@@ -43,6 +68,7 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
     loggerInstance: deps.logger,
     bodyLimit: deps.bodyLimit,
     return503OnClosing: false,
+    logController: new DebugRequestLogs(),
     forceCloseConnections: 'idle',
     requestIdHeader: false,
     genReqId(request) {
@@ -52,7 +78,12 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
     // Path and query values arrive as strings; 'array' coercion reads them as their schema's type.
     ajv: { customOptions: { allErrors: true, removeAdditional: false, coerceTypes: 'array' } },
     trustProxy: deps.trustedProxies.length > 0 ? [...deps.trustedProxies] : false,
+    // Fastify answers these itself, before any hook; give them Ferry's error shape.
+    frameworkErrors(error, request, reply) {
+      void sendError(reply, toFerryError(error, request));
+    },
   });
+  app.addHook('preHandler', refuseNonFiniteNumbers);
 
   let closing = false;
   app.addHook('preClose', function markClosing() {
@@ -94,6 +125,7 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
     }
   });
   await app.register(swagger, {
+    transform: defaultsAreOptional,
     openapi: {
       info: {
         title: 'Ferry',

@@ -13,27 +13,37 @@ import {
   ensureBootstrapKey,
   loadJwtSecret,
   makeAccounts,
+  makeCredentialCache,
+  type CredentialCache,
   makeTokenSigner,
   principalForApiKey,
 } from '../auth/index.ts';
 import { apiKeyRoutes } from '../api/routes/api-keys.ts';
 import { authRoutes } from '../api/routes/auth.ts';
-import { eventRoutes } from '../api/routes/events.ts';
-import { pipelineRoutes } from '../api/routes/pipelines.ts';
-import { makePipelines, type Pipelines, type PipelinesDeps } from '../pipelines/index.ts';
-import { liveRoutes } from '../api/routes/live.ts';
+import type { Pipelines } from '../pipelines/index.ts';
 import { makePrincipalResolver, type CredentialResolver } from '../api/auth-hook.ts';
-import { transferRoutes } from '../api/routes/transfers.ts';
-import { makeEvents } from '../events/index.ts';
 import type { Config } from '../config/index.ts';
 import { migrate, openStore, type Store } from '../db/index.ts';
 import { makeJobs, type JobDefinition, type Jobs } from '../jobs/index.ts';
-import { makeBus, type Bus, type FerryEvents } from '../live/bus.ts';
-import { makeLive, type Every, type Live } from '../live/index.ts';
+import { makeBus, type Bus, type FerryEvents } from '../bus/bus.ts';
+import type { Clock, Every } from '../clock/clock.ts';
+import type { Live } from '../live/index.ts';
 import type { Storage } from '../storage/index.ts';
-import { makeTransferCapability, type TransferCapability } from '../transfers/index.ts';
+import type { TransferCapability } from '../transfers/index.ts';
+import type { Feature, FeatureContext } from './feature.ts';
+import {
+  dashboardFeature,
+  eventsFeature,
+  extraFeature,
+  liveFeature,
+  pipelinesFeature,
+  transfersFeature,
+  type PipelineOverrides,
+} from './features.ts';
+import { clusterFeature, type ClusterFeature } from './cluster.ts';
+import type { JobKind } from '../cluster/index.ts';
 import { makeLogger } from './logger.ts';
-import { version } from './version.ts';
+import { version } from '../config/version.ts';
 
 /** Extra parts a caller (a test, a future capability) composes in. */
 export interface FerryParts {
@@ -46,10 +56,12 @@ export interface FerryParts {
   every?: Every;
   /** Storage for transfers (tests pass one that fails or corrupts on purpose). */
   transferStorage?: { source?: Storage; destination?: Storage };
+  /** Time for transfers (settle times, poll sleeps, retry delays); tests pass a fake clock. */
+  transferClock?: Clock;
   /** Pipeline doubles and clocks (fetch, now, sleep, SMB opener, lease lifetime). */
-  pipelines?: Partial<
-    Pick<PipelinesDeps, 'fetch' | 'now' | 'sleep' | 'openSmb' | 'env' | 'leaseTtlMs'>
-  >;
+  pipelines?: PipelineOverrides;
+  /** Cluster job kinds next to the built-in ones (a test's kind that waits to be stopped). */
+  jobKinds?: Readonly<Record<string, JobKind>>;
 }
 
 /** What start() reports, for the CLI's start-up lines. */
@@ -90,9 +102,13 @@ export function makeFerry(config: Config, parts: FerryParts = {}): Ferry {
   let live: Live | undefined;
   let transfers: TransferCapability | undefined;
   let pipelines: Pipelines | undefined;
+  let features: Feature[] = [];
   let http: FastifyInstance | undefined;
+  let cluster: ClusterFeature | undefined;
   let checkpointTimer: NodeJS.Timeout | undefined;
+  let credentials: CredentialCache | undefined;
   let starting: Promise<StartInfo> | undefined;
+  let listeningUrl: string | undefined;
   let stopping: Promise<void> | undefined;
 
   function need<T>(part: T | undefined, name: string): T {
@@ -134,55 +150,79 @@ export function makeFerry(config: Config, parts: FerryParts = {}): Ferry {
     const s = store;
     await migrate(s.db);
     const now = parts.now ?? (() => new Date());
-    // Started before the jobs, so the first job's domain events reach live clients too.
-    live = makeLive({ db: s.db, bus, nodeId, config, now, every: parts.every, log: logger });
-    await live.start();
-    const events = makeEvents({
+    const cache = makeCredentialCache({
       db: s.db,
-      bus,
-      now,
-      log: logger,
-      retryLimit: config.jobs.retry_limit,
+      ttlMs: config.auth.credential_cache_ms,
+      now: () => now().getTime(),
     });
-    const t = makeTransferCapability({
+    credentials = cache;
+    await cache.start();
+    const accounts = makeAccounts({
+      db: s.db,
+      signer: makeTokenSigner(await loadJwtSecret(s.db, config.auth.jwt_secret)),
+      config: config.auth,
+      now,
+      revoked: () => {
+        cache.invalidate();
+      },
+    });
+    const resolvers: CredentialResolver[] = [
+      cache.wrap((credential) =>
+        credential.startsWith('fry_')
+          ? principalForApiKey(s.db, credential)
+          : accounts.principalForToken(credential),
+      ),
+    ];
+    const ctx: FeatureContext = {
       db: s.db,
       bus,
       config,
       nodeId,
-      logError: (error, message) => {
-        logger.error({ err: error }, message);
-      },
-      storage: parts.transferStorage,
-    });
-    transfers = t;
-    const p = makePipelines({
-      pipelines: config.pipelines,
+      logger,
+      now,
+      resolvePrincipal: makePrincipalResolver({ anonymous: config.auth.anonymous, resolvers }),
+    };
+    const liveF = liveFeature(ctx, parts.every);
+    const transfersF = transfersFeature(ctx, parts.transferStorage, parts.transferClock);
+    const pipelinesF = pipelinesFeature(ctx, parts.pipelines);
+    const eventsF = eventsFeature(ctx);
+    live = liveF.live;
+    transfers = transfersF.capability;
+    pipelines = pipelinesF.pipelines;
+    // The live channel comes first: what it subscribes to in start() hears the first job.
+    features = [
+      liveF,
+      eventsF,
+      transfersF,
+      pipelinesF,
+      dashboardFeature(ctx, transfersF.capability.transfers.volumes),
+      extraFeature(parts.jobs, parts.routes),
+    ];
+    cluster = clusterFeature({
       db: s.db,
       bus,
-      log: logger,
+      config,
       nodeId,
-      ...parts.pipelines,
+      version,
+      transfers: transfersF.capability.transfers,
+      events: eventsF.events,
+      pipelines: pipelinesF.pipelines,
+      extraKinds: parts.jobKinds,
+      volumes: transfersF.capability.transfers.volumes,
+      listeningUrl: () => listeningUrl,
+      log: logger,
     });
-    pipelines = p;
     jobs = makeJobs({
       store: s,
       config,
-      definitions: [
-        ...events.definitions,
-        ...t.transfers.definitions,
-        ...p.definitions,
-        ...(parts.jobs ?? []),
-      ],
+      definitions: features.flatMap((f) => f.definitions),
       bus,
       log: logger,
     });
-    events.attach(jobs);
-    t.transfers.attach(jobs);
-    await jobs.start();
-    if (jobs.working) {
-      await t.supervisor.start();
-      await t.transfers.resumeUnfinished();
-    }
+    const j = jobs;
+    for (const feature of features) await feature.start(j);
+    await j.start();
+    if (j.working) for (const feature of features) await feature.resume?.();
     if (s.kind === 'pglite') {
       checkpointTimer = setInterval(() => {
         s.db.checkpoint().catch((error: unknown) => {
@@ -191,48 +231,21 @@ export function makeFerry(config: Config, parts: FerryParts = {}): Ferry {
       }, config.store.checkpoint_interval_seconds * 1000);
       checkpointTimer.unref();
     }
-    const accounts = makeAccounts({
-      db: s.db,
-      signer: makeTokenSigner(await loadJwtSecret(s.db, config.auth.jwt_secret)),
-      config: config.auth,
-      now,
-    });
-    const j = jobs;
-    const resolvers: CredentialResolver[] = [
-      (credential) =>
-        credential.startsWith('fry_')
-          ? principalForApiKey(s.db, credential)
-          : accounts.principalForToken(credential),
-    ];
-    const liveHub = live.hub;
     const metrics = makeMetrics({ bus, depths: () => j.depths() });
-    const capabilityRoutes =
+    const featureRoutes: RouteModule[] =
       config.role === 'worker'
         ? []
         : [
+            // First: its hooks (protocol headers) then cover every route after it.
+            ...cluster.routes,
             authRoutes({ accounts }),
-            apiKeyRoutes({ db: s.db }),
-            // A single event may carry a 1 MB payload (rejected later with a clear processing error).
-            eventRoutes({
+            apiKeyRoutes({
               db: s.db,
-              events,
-              singleBodyLimit: 2 * 1024 * 1024,
-              batchBodyLimit: 32 * 1024 * 1024,
+              revoked: () => {
+                cache.invalidate();
+              },
             }),
-            transferRoutes({ transfers: t.transfers, volumes: t.transfers.volumes }),
-            pipelineRoutes({ pipelines: p }),
-            ...(liveHub
-              ? [
-                  liveRoutes({
-                    hub: liveHub,
-                    resolvePrincipal: makePrincipalResolver({
-                      anonymous: config.auth.anonymous,
-                      resolvers,
-                    }),
-                  }),
-                ]
-              : []),
-            ...(parts.routes ?? []),
+            ...features.flatMap((f) => f.routes),
           ];
     http = await buildHttp({
       version,
@@ -243,19 +256,25 @@ export function makeFerry(config: Config, parts: FerryParts = {}): Ferry {
       resolvers,
       metrics,
       websocketMaxPayload: Math.max(4 * config.live.max_message_bytes, 65536),
-      routes: [systemRoutes({ version, store: s.kind, status, metrics }), ...capabilityRoutes],
+      routes: [systemRoutes({ version, store: s.kind, status, metrics }), ...featureRoutes],
     });
     const url = await http.listen({ host: config.http.host, port: config.http.port });
+    listeningUrl = url;
+    await cluster.start();
     // Made only once the server is up, so a failed first start cannot swallow the one printing.
     const bootstrapKey = await ensureBootstrapKey(s.db);
     return { url, store: s.kind, location: s.location, bootstrapKey };
   }
 
-  /** Stops in reverse order; HTTP and jobs drain in parallel so shutdown stays bounded. */
+  /** Features stop taking work, then HTTP and the workers drain in parallel (bounded), then
+   * features finish in reverse order before the store closes. */
   async function stop(): Promise<void> {
     clearInterval(checkpointTimer);
-    // Clients hear why (1001) and their sessions are marked detached before HTTP closes.
-    await live?.closeConnections();
+    // First: submissions are redirected while running parts move to other nodes.
+    await cluster?.stop().catch((error: unknown) => {
+      logger.warn({ err: error }, 'cluster drain failed');
+    });
+    for (const feature of features) await feature.stop();
     const h = http;
     const httpClosed = h
       ? Promise.race([
@@ -265,10 +284,10 @@ export function makeFerry(config: Config, parts: FerryParts = {}): Ferry {
           ),
         ])
       : Promise.resolve();
-    // Pipeline runs still archiving finish before the store closes.
-    await Promise.all([httpClosed, transfers?.supervisor.stop(), jobs?.stop(), pipelines?.stop()]);
-    // After the jobs: what they emitted while draining still reaches the topic log.
-    await live?.stop();
+    await Promise.all([httpClosed, jobs?.stop()]);
+    // After the workers: what they emitted while draining still reaches the topic log.
+    for (const feature of [...features].reverse()) await feature.close?.();
+    await credentials?.stop();
     await store?.close();
   }
 

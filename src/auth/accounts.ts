@@ -46,6 +46,8 @@ export interface AccountsDeps {
   config: Config['auth'];
   /** The clock; tests pass a fake one to expire tokens without waiting. */
   now: () => Date;
+  /** Called once a login family was revoked here (this node's credential cache forgets). */
+  revoked?: () => void;
 }
 
 export type Accounts = ReturnType<typeof makeAccounts>;
@@ -129,6 +131,7 @@ export function makeAccounts(deps: AccountsDeps) {
     const result = await db.transaction((tx) =>
       rotateToken(tx, refreshToken, config.refresh_token_ttl_seconds, now()),
     );
+    if (!result.ok && result.reason === 'reused') deps.revoked?.();
     if (!result.ok) throw new FerryError('FERRY_ERR_REFRESH_INVALID', { reason: result.reason });
     const user = await findUserById(db, result.userId);
     if (!user?.is_active) throw new FerryError('FERRY_ERR_ACCOUNT_INACTIVE');
@@ -142,6 +145,7 @@ export function makeAccounts(deps: AccountsDeps) {
       ? await familyOf(db, refreshToken, principal.userId)
       : principal.familyId;
     if (familyId) await revokeFamily(db, familyId, 'logout', now());
+    deps.revoked?.();
   }
 
   /** The principal for a bearer JWT; undefined when the token or its login is no longer valid. */

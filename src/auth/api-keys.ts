@@ -1,6 +1,7 @@
 /** API keys for machines: shown once at creation, stored as sha256, revocable. */
 import { createHash, randomBytes } from 'node:crypto';
 import type { Db, Queryable } from '../db/index.ts';
+import { notifyCredentialsChanged } from './credential-cache.ts';
 import type { Principal, Role } from './principal.ts';
 
 const keyPrefix = 'fry_';
@@ -20,10 +21,15 @@ export function hashApiKey(key: string): string {
   return createHash('sha256').update(key).digest('hex');
 }
 
+/** What a new key is: a user-role key always acts as a user; an admin key may have none. */
+export type NewApiKey =
+  | { name: string; role: 'user'; userId: number }
+  | { name: string; role: 'admin'; userId?: number | undefined };
+
 /** Creates a key and returns its secret once, with its stored info. */
 export async function createApiKey(
   db: Queryable,
-  input: { name: string; role: Role; userId?: number },
+  input: NewApiKey,
 ): Promise<{ key: string; info: ApiKeyInfo }> {
   const key = keyPrefix + randomBytes(32).toString('base64url');
   const { rows } = await db.query<ApiKeyInfo>(
@@ -121,4 +127,6 @@ export async function revokeApiKey(db: Queryable, id: number): Promise<void> {
     'UPDATE ferry.api_keys SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL',
     [id],
   );
+  // Every node's credential cache forgets its answers (see credential-cache.ts).
+  await notifyCredentialsChanged(db, 'api_key');
 }

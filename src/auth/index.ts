@@ -1,6 +1,7 @@
 export {
   guard,
   isLoopback,
+  principalKey,
   type Access,
   type Principal,
   type Role,
@@ -15,7 +16,9 @@ export {
   principalForApiKey,
   revokeApiKey,
   type ApiKeyInfo,
+  type NewApiKey,
 } from './api-keys.ts';
+export { listOwner, mayAccess, ownerFor, scopeOf, scopeOrNone, type Scope } from './ownership.ts';
 export {
   makeAccounts,
   defaultUsername,
@@ -23,6 +26,12 @@ export {
   type TokenPair,
   type RegisterInput,
 } from './accounts.ts';
+export {
+  makeCredentialCache,
+  notifyCredentialsChanged,
+  credentialsChannel,
+  type CredentialCache,
+} from './credential-cache.ts';
 export { makeTokenSigner, loadJwtSecret, type TokenSigner, type AccessClaims } from './tokens.ts';
 export { hashPassword, verifyPassword, passwordProblem } from './passwords.ts';
 export type { PublicUser } from './users.ts';

@@ -2,22 +2,88 @@
  * argon2id password hashes (node:crypto, OWASP parameters: 19 MiB, 2 passes, 1 lane), stored as
  * PHC strings so parameters can be raised later without invalidating old hashes.
  */
-import { argon2, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { Worker } from 'node:worker_threads';
 
 const params = { memory: 19456, passes: 2, parallelism: 1, tagLength: 32 } as const;
 
-function derive(
-  password: string,
-  salt: Buffer,
-  p: { memory: number; passes: number; parallelism: number; tagLength: number },
-): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    argon2('argon2id', { message: password, nonce: salt, ...p }, (error, key) => {
-      if (error) reject(error);
-      else resolve(key);
-    });
-  });
+/**
+ * Every hash runs on one worker thread, one at a time. A hash takes 19 MiB for tens of
+ * milliseconds. On libuv's pool, a login flood held the threads file I/O needs, and each pool
+ * thread's malloc arena kept its own 19 MiB or more for the life of the process: 115 MB of RSS
+ * after 45 failed logins, which never came back (issue 10). One thread keeps one arena.
+ */
+const workerSource = `
+const { parentPort } = require('node:worker_threads');
+const { argon2Sync } = require('node:crypto');
+parentPort.on('message', ({ id, params }) => {
+  try {
+    parentPort.postMessage({ id, key: argon2Sync('argon2id', params) });
+  } catch (error) {
+    parentPort.postMessage({ id, error: String(error && error.message) });
+  }
+});
+`;
+
+interface Answer {
+  id: number;
+  key?: Uint8Array;
+  error?: string;
 }
+
+interface Waiter {
+  resolve: (key: Buffer) => void;
+  reject: (error: Error) => void;
+}
+
+type Params = { memory: number; passes: number; parallelism: number; tagLength: number };
+
+/**
+ * Derives keys on one worker thread started on first use. A thread that fails or exits (with or
+ * without an error) rejects the hashes it owed, and the next hash starts a fresh one. `source`
+ * is the worker's code (tests pass one that exits on cue).
+ */
+export function makeHasher(source = workerSource) {
+  let current: { thread: Worker; owed: Map<number, Waiter> } | undefined;
+  let nextId = 0;
+
+  function start() {
+    const thread = new Worker(source, { eval: true });
+    const owed = new Map<number, Waiter>();
+    const started = { thread, owed };
+    const fail = (error: Error) => {
+      for (const waiter of owed.values()) waiter.reject(error);
+      owed.clear();
+      if (current === started) current = undefined;
+    };
+    thread.on('message', ({ id, key, error }: Answer) => {
+      const waiter = owed.get(id);
+      owed.delete(id);
+      if (owed.size === 0) thread.unref();
+      if (key) waiter?.resolve(Buffer.from(key));
+      else waiter?.reject(new Error(error ?? 'argon2 failed'));
+    });
+    thread.on('error', fail);
+    thread.on('exit', (code: number) => {
+      fail(new Error(`the password hashing thread exited (code ${String(code)})`));
+    });
+    current = started;
+    return started;
+  }
+
+  return function derive(password: string, salt: Buffer, p: Params): Promise<Buffer> {
+    const id = (nextId += 1);
+    const { thread, owed } = current ?? start();
+    return new Promise((resolve, reject) => {
+      owed.set(id, { resolve, reject });
+      // Held open only while a hash is owed, so a process with nothing to hash can exit.
+      thread.ref();
+      thread.postMessage({ id, params: { message: password, nonce: salt, ...p } });
+    });
+  };
+}
+
+const derive = makeHasher();
 
 /** Hashes a password into `$argon2id$v=19$m=…,t=…,p=…$salt$hash`. */
 export async function hashPassword(password: string): Promise<string> {

@@ -22,6 +22,15 @@ export interface Principal {
   readonly label: string;
 }
 
+/**
+ * The stable name of a principal (`api_key:3`, `user:5`, `anonymous`): what rate limits and job
+ * idempotency keys are counted per. Not an ownership rule: that is `scopeOf` (ownership.ts).
+ */
+export function principalKey(principal: Principal | undefined): string {
+  if (!principal || principal.kind === 'anonymous') return 'anonymous';
+  return `${principal.kind}:${principal.id ?? 0}`;
+}
+
 /** Outcome of the guard: allowed, or the reason as an error code. */
 export type Verdict =
   { ok: true } | { ok: false; code: 'FERRY_ERR_UNAUTHENTICATED' | 'FERRY_ERR_FORBIDDEN' };

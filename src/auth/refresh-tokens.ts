@@ -4,6 +4,7 @@
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { Queryable } from '../db/index.ts';
+import { notifyCredentialsChanged } from './credential-cache.ts';
 
 const prefix = 'frt_';
 
@@ -92,6 +93,8 @@ export async function revokeFamily(
     'UPDATE ferry.token_families SET revoked_at = $2, revoked_reason = $3 WHERE id = $1 AND revoked_at IS NULL',
     [familyId, now, reason],
   );
+  // Every node's credential cache forgets its answers once this commits.
+  await notifyCredentialsChanged(db, 'family');
 }
 
 /** The family a refresh token belongs to, if it belongs to this user. */

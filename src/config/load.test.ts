@@ -100,6 +100,16 @@ describe('loadConfig', () => {
     expect(problems).toEqual(['unknown variable FERRY_HTTP_PROT; did you mean FERRY_HTTP_PORT?']);
   });
 
+  it("leaves the CLI's and the SDK's variables alone (FERRY_SERVER, FERRY_API_KEY, FERRY_CLIENT_*)", () => {
+    const env = {
+      FERRY_SERVER: 'http://a:1,http://b:2',
+      FERRY_API_KEY: 'fry_x',
+      FERRY_CLIENT_ORPHAN_GRACE_SECONDS: '60',
+      FERRY_CLIENT_ZONE: 'eu',
+    };
+    expect(() => loadConfig({ cwd: dirWith({}), env })).not.toThrow();
+  });
+
   it('names the flag a bad flag value came from', () => {
     const problems = problemsOf(() =>
       loadConfig({ cwd: dirWith({}), env: {}, flags: { role: 'boss' } }),

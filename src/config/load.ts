@@ -9,6 +9,7 @@ import Value from 'typebox/value';
 import { parse as parseYaml } from 'yaml';
 import { FerryError } from '../errors/index.ts';
 import { configKeys, type ConfigKey } from './keys.ts';
+import { endpointProblems } from './endpoint-schema.ts';
 import { pipelineProblems, withPipelineDefaults } from './pipeline-schema.ts';
 import { ConfigSchema, defaults, type Config } from './schema.ts';
 
@@ -46,15 +47,21 @@ export function loadConfig(sources: ConfigSources = {}): Config {
       }
     }
   }
-  // FERRY_SERVER and FERRY_API_KEY belong to the CLI's client commands, not to the server.
+  // FERRY_SERVER and FERRY_API_KEY belong to the CLI's client commands and the SDK, FERRY_CLIENT_*
+  // to the SDK (docs/sdk.md): exporting them must never stop a server from starting.
   const knownEnv = new Set([
     ...configKeys.map((k) => k.env),
     'FERRY_CONFIG',
     'FERRY_SERVER',
     'FERRY_API_KEY',
   ]);
+  const notOurs = ['FERRY_TEST_', 'FERRY_CLIENT_'];
   for (const name of Object.keys(env)) {
-    if (name.startsWith('FERRY_') && !name.startsWith('FERRY_TEST_') && !knownEnv.has(name)) {
+    if (
+      name.startsWith('FERRY_') &&
+      !notOurs.some((prefix) => name.startsWith(prefix)) &&
+      !knownEnv.has(name)
+    ) {
       problems.push(`unknown variable ${name}${suggest(name, (k) => k.env)}`);
     }
   }
@@ -85,14 +92,19 @@ export function loadConfig(sources: ConfigSources = {}): Config {
   }
 
   let pipelinesValid = true;
+  let endpointsValid = true;
   for (const error of Value.Errors(ConfigSchema, merged)) {
     // An unknown key is reported once, by its parent's additionalProperties error.
     if (error.keyword === 'boolean' && error.schemaPath.endsWith('/additionalProperties')) continue;
     if (error.instancePath.startsWith('/pipelines')) pipelinesValid = false;
+    if (error.instancePath.startsWith('/endpoints')) endpointsValid = false;
     problems.push(describeSchemaError(error, origin));
   }
   if (pipelinesValid) {
     problems.push(...pipelineProblems((merged as unknown as Config).pipelines, env, cwd));
+  }
+  if (endpointsValid) {
+    problems.push(...endpointProblems((merged as unknown as Config).endpoints, env, cwd));
   }
   if (problems.length > 0) {
     throw new FerryError(
@@ -106,6 +118,9 @@ export function loadConfig(sources: ConfigSources = {}): Config {
   const config = merged as unknown as Config;
   config.data_dir = path.resolve(cwd, config.data_dir);
   for (const volume of config.volumes) volume.path = path.resolve(cwd, volume.path);
+  for (const e of config.endpoints) {
+    if (e.known_hosts !== undefined) e.known_hosts = path.resolve(cwd, e.known_hosts);
+  }
   config.pipelines = config.pipelines.map((p) => {
     const filled = withPipelineDefaults(p);
     return p.source.startsWith('smb://')

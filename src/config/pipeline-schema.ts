@@ -4,11 +4,24 @@
  * `pipelineProblems` adds the checks a schema cannot express; `withPipelineDefaults` fills every
  * optional key from `pipelineDefaults`, the one place pipeline defaults live.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import Type, { type Static, type TSchema } from 'typebox';
-import { defaultTempPatterns } from '../intake/names.ts';
 import { parseSmbUrl } from '../storage/smb/url.ts';
+
+/**
+ * Names writers use while a file is incomplete; watch profiles and pipelines share them. A
+ * default, so it lives with the config (intake imports it from here, never the reverse).
+ */
+export const defaultTempPatterns: readonly string[] = [
+  '.*',
+  '~$*',
+  '*.part',
+  '*.partial',
+  '*.tmp',
+  '*.crdownload',
+  '*.download',
+];
 
 const secret = (description: string) =>
   Type.String({
@@ -16,6 +29,10 @@ const secret = (description: string) =>
     description: `${description} (value, env:NAME or file:PATH)`,
     secret: true,
   });
+
+/** An endpoint URL, written as is or as `env:NAME` (so a deployment can point elsewhere). */
+const endpoint = (description: string) =>
+  Type.String({ minLength: 1, description: `${description} (a URL or env:NAME)` });
 
 const strings = (description: string) => Type.Record(Type.String(), Type.String(), { description });
 
@@ -27,7 +44,7 @@ const Auth = closed({
     description: 'none, bearer (static token) or oauth2 (client credentials).',
   }),
   token: Type.Optional(secret('Static bearer token')),
-  token_url: Type.Optional(Type.String({ description: 'OAuth2 token endpoint.' })),
+  token_url: Type.Optional(endpoint('OAuth2 token endpoint.')),
   client_id: Type.Optional(Type.String({ description: 'OAuth2 client id.' })),
   client_secret: Type.Optional(secret('OAuth2 client secret')),
   scope: Type.Optional(Type.String({ description: 'OAuth2 scope.' })),
@@ -49,7 +66,7 @@ const retryDelay = Type.Optional(
 );
 
 const Extractor = closed({
-  url: Type.String({ minLength: 1, description: 'Extraction URL; {remitter} is replaced.' }),
+  url: endpoint('Extraction URL; {remitter} is replaced.'),
   timeout_ms: timeout,
   form: Type.Optional(strings('Extra multipart form fields.')),
   headers: Type.Optional(strings('Extra request headers.')),
@@ -64,7 +81,7 @@ const Extractor = closed({
 });
 
 const Submitter = closed({
-  url: Type.String({ minLength: 1, description: 'Submission URL.' }),
+  url: endpoint('Submission URL.'),
   timeout_ms: timeout,
   headers: Type.Optional(strings('Extra request headers.')),
   fields: Type.Optional(
@@ -78,7 +95,7 @@ const Submitter = closed({
 });
 
 const Notifier = closed({
-  url: Type.String({ minLength: 1, description: 'Notification URL.' }),
+  url: endpoint('Notification URL.'),
   timeout_ms: timeout,
   headers: Type.Optional(strings('Extra request headers.')),
   auth: Type.Optional(Auth),
@@ -155,6 +172,20 @@ export const PipelineSchema = closed({
     Type.Integer({ minimum: 1, description: 'Larger files are reported and left in place.' }),
   ),
   schedule: Type.Optional(Type.String({ minLength: 1, description: 'Cron schedule for runs.' })),
+  lease_seconds: Type.Optional(
+    Type.Integer({
+      minimum: 2,
+      maximum: 3600,
+      description:
+        'Lease on a running run; another node may start a run this long after a dead one.',
+    }),
+  ),
+  status_names: Type.Optional(
+    Type.Union([Type.Literal('ferry'), Type.Literal('coordinator')], {
+      description:
+        "Status names in answers and notifications: Ferry's, or the coordinator's (itm_failed).",
+    }),
+  ),
   extractor: Extractor,
   submitter: Submitter,
   notifier: Notifier,
@@ -175,11 +206,13 @@ export const pipelineDefaults = {
   batch_size: 4,
   archive_batch_size: 100,
   max_file_bytes: 256 * 1024 * 1024,
+  lease_seconds: 60,
   timeout_ms: 60000,
   retries: 3,
   retry_delay_ms: 1000,
   password_pattern: 'invalid password',
   auth: { type: 'none' } as Auth,
+  status_names: 'ferry' as const,
 };
 
 type Filled<T, K extends keyof T> = Omit<T, K> & Required<Pick<T, K>>;
@@ -196,6 +229,8 @@ export type PipelineConfig = Filled<
   | 'batch_size'
   | 'archive_batch_size'
   | 'max_file_bytes'
+  | 'lease_seconds'
+  | 'status_names'
 > & {
   extractor: Filled<
     PipelineInput['extractor'],
@@ -227,6 +262,8 @@ export function withPipelineDefaults(p: PipelineInput): PipelineConfig {
     batch_size: p.batch_size ?? d.batch_size,
     archive_batch_size: p.archive_batch_size ?? d.archive_batch_size,
     max_file_bytes: p.max_file_bytes ?? d.max_file_bytes,
+    lease_seconds: p.lease_seconds ?? d.lease_seconds,
+    status_names: p.status_names ?? d.status_names,
     extractor: { ...http, form: {}, password_pattern: d.password_pattern, ...p.extractor },
     submitter: { ...http, ...retrying, fields: {}, ...p.submitter },
     notifier: { ...http, ...retrying, ...p.notifier },
@@ -243,6 +280,36 @@ export function secretReference(
     : undefined;
 }
 
+/** An endpoint as written: the value itself, or the variable an `env:NAME` reference names. */
+export function resolveEndpoint(value: string, env: Record<string, string | undefined>): string {
+  const ref = secretReference(value);
+  return ref?.kind === 'env' ? (env[ref.target] ?? '') : value;
+}
+
+/** What is wrong with an endpoint (after resolving `env:NAME`), if anything. */
+function endpointProblem(
+  value: string,
+  env: Record<string, string | undefined>,
+): string | undefined {
+  const ref = secretReference(value);
+  if (ref?.kind === 'env' && !env[ref.target])
+    return `names variable ${ref.target}, which is not set`;
+  if (ref?.kind === 'file') return 'may reference env:NAME only, not file:';
+  return urlProblem(resolveEndpoint(value, env));
+}
+
+/** Reads a secret written as a value, `env:NAME` or `file:PATH` (trimmed). */
+export function resolveSecret(
+  value: string | undefined,
+  env: Record<string, string | undefined>,
+): string | undefined {
+  if (value === undefined) return undefined;
+  const ref = secretReference(value);
+  if (!ref) return value;
+  if (ref.kind === 'env') return env[ref.target] ?? '';
+  return readFileSync(ref.target, 'utf8').trim();
+}
+
 function urlProblem(url: string): string | undefined {
   try {
     const parsed = new URL(url.replace(/\{remitter\}/g, 'remitter'));
@@ -254,7 +321,11 @@ function urlProblem(url: string): string | undefined {
   }
 }
 
-function authProblems(auth: Auth | undefined, at: string): string[] {
+function authProblems(
+  auth: Auth | undefined,
+  at: string,
+  env: Record<string, string | undefined>,
+): string[] {
   if (!auth) return [];
   const needs: Record<Auth['type'], (keyof Auth)[]> = {
     none: [],
@@ -265,13 +336,14 @@ function authProblems(auth: Auth | undefined, at: string): string[] {
     .filter((k) => auth[k] === undefined)
     .map((k) => `${at}.${k}: required when type is ${auth.type}`);
   if (auth.token_url !== undefined) {
-    const problem = urlProblem(auth.token_url);
+    const problem = endpointProblem(auth.token_url, env);
     if (problem) out.push(`${at}.token_url ${problem}`);
   }
   return out;
 }
 
-function secretProblems(
+/** Why a secret's `env:`/`file:` reference does not resolve (empty when it does). */
+export function secretProblems(
   value: string | undefined,
   at: string,
   env: Record<string, string | undefined>,
@@ -330,13 +402,13 @@ function oneProblems(
     out.push(`${at}.schedule: must be a cron expression of 5 or 6 fields; got '${p.schedule}'`);
   }
   for (const part of ['extractor', 'submitter', 'notifier'] as const) {
-    const problem = urlProblem(p[part].url);
+    const problem = endpointProblem(p[part].url, env);
     if (problem) out.push(`${at}.${part}.url ${problem}`);
-    if (part !== 'extractor' && p[part].url.includes('{remitter}')) {
+    if (part !== 'extractor' && resolveEndpoint(p[part].url, env).includes('{remitter}')) {
       out.push(`${at}.${part}.url: {remitter} is only replaced in extractor.url`);
     }
     const auth = p[part].auth;
-    out.push(...authProblems(auth, `${at}.${part}.auth`));
+    out.push(...authProblems(auth, `${at}.${part}.auth`, env));
     out.push(...secretProblems(auth?.token, `${at}.${part}.auth.token`, env, cwd));
     out.push(...secretProblems(auth?.client_secret, `${at}.${part}.auth.client_secret`, env, cwd));
   }

@@ -1,4 +1,5 @@
 import { configKeys } from './keys.ts';
+import { endpointSecretPaths } from './endpoint-schema.ts';
 import { pipelineSecretPaths, secretReference } from './pipeline-schema.ts';
 import type { Config } from './schema.ts';
 
@@ -14,6 +15,9 @@ export function maskedConfig(config: Config): Record<string, unknown> {
   }
   for (const pipeline of (copy.pipelines ?? []) as Record<string, unknown>[]) {
     for (const secretPath of pipelineSecretPaths) maskInline(pipeline, secretPath);
+  }
+  for (const endpoint of (copy.endpoints ?? []) as Record<string, unknown>[]) {
+    for (const secretPath of endpointSecretPaths) maskInline(endpoint, secretPath);
   }
   return copy;
 }

@@ -4,6 +4,7 @@
  * that `docs/configuration.md` mirrors.
  */
 import Type, { type Static } from 'typebox';
+import { EndpointSchema } from './endpoint-schema.ts';
 import { PipelineSchema } from './pipeline-schema.ts';
 
 const Volume = Type.Object(
@@ -94,12 +95,24 @@ export const ConfigSchema = Type.Object(
           maximum: 86400,
           description: 'Window for the login attempt limits (in memory, per node).',
         }),
+        credential_cache_ms: Type.Integer({
+          minimum: 0,
+          maximum: 1000,
+          description:
+            'How long a node reuses a checked token or API key without a query (0 = never). Revocations reach every node at once through the store; this bounds the rest.',
+        }),
       },
       { additionalProperties: false },
     ),
     store: Type.Object(
       {
         pool_max: Type.Integer({ minimum: 1, maximum: 200, description: 'PostgreSQL pool size.' }),
+        idle_transaction_timeout_seconds: Type.Integer({
+          minimum: 1,
+          maximum: 3600,
+          description:
+            'PostgreSQL ends a session of this node that sits idle inside a transaction this long (a frozen or cut-off process), so the locks it holds cannot stop a lease from moving to another node.',
+        }),
         checkpoint_interval_seconds: Type.Integer({
           minimum: 5,
           maximum: 86400,
@@ -190,7 +203,7 @@ export const ConfigSchema = Type.Object(
         concurrency: Type.Integer({
           minimum: 1,
           maximum: 64,
-          description: 'Files a watch profile delivers at once.',
+          description: 'Files a watch profile or a one-off folder transfer delivers at once.',
         }),
         watch_lease_seconds: Type.Integer({
           minimum: 2,
@@ -198,8 +211,20 @@ export const ConfigSchema = Type.Object(
           description:
             'Lease on a watch profile; another node takes over this long after its owner dies.',
         }),
+        delete_wait_seconds: Type.Integer({
+          minimum: 0,
+          maximum: 3600,
+          description:
+            'How long deleting a watch profile waits for its files in flight; then 409, retry later.',
+        }),
         fs_events: Type.Boolean({
           description: 'Use filesystem events besides polling (never on network mounts).',
+        }),
+        max_bytes_per_second: Type.Integer({
+          minimum: 0,
+          maximum: 1099511627776,
+          description:
+            'Node-wide cap on bytes written to destinations and read from endpoints (0 = none).',
         }),
       },
       { additionalProperties: false },
@@ -288,11 +313,77 @@ export const ConfigSchema = Type.Object(
           ],
           { description: 'pino log level.' },
         ),
+        format: Type.Union([Type.Literal('auto'), Type.Literal('json'), Type.Literal('pretty')], {
+          description:
+            'Log lines: `pretty` for people, `json` for machines, `auto` = pretty when stdout is a terminal.',
+        }),
+      },
+      { additionalProperties: false },
+    ),
+    cluster: Type.Object(
+      {
+        advertise_url: Type.String({
+          description:
+            'URL other nodes and clients reach this node at. Empty = http://{http.host}:{actual port}.',
+        }),
+        zone: Type.String({
+          minLength: 1,
+          maxLength: 64,
+          pattern: '^[a-z0-9][a-z0-9_.-]*$',
+          description: 'The site or datacenter this node is in; job parts run in their own zone.',
+        }),
+        heartbeat_seconds: Type.Number({
+          minimum: 0.2,
+          maximum: 600,
+          description:
+            'Node heartbeat interval. Suspect after 2, down after 3 missed; job-part leases last 3.',
+        }),
+        orphan_grace_seconds: Type.Number({
+          minimum: 0,
+          maximum: 86400,
+          description: 'A job part whose zone has no healthy node this long becomes `orphaned`.',
+        }),
+        stats_window_ms: Type.Integer({
+          minimum: 100,
+          maximum: 600000,
+          description: 'Window of the job stats pushes (at most one per window per job).',
+        }),
+      },
+      { additionalProperties: false },
+    ),
+    limits: Type.Object(
+      {
+        requests_per_second: Type.Number({
+          minimum: 0.01,
+          maximum: 1000000,
+          description: 'Average requests per second one principal may send to the whole cluster.',
+        }),
+        burst: Type.Integer({
+          minimum: 1,
+          maximum: 10000000,
+          description:
+            'Requests a principal may send in one window of burst / requests_per_second seconds.',
+        }),
+        shed_in_flight: Type.Integer({
+          minimum: 1,
+          maximum: 1000000,
+          description: 'In-flight requests at which a node sheds `low` (1.5× normal, 2× high).',
+        }),
+        shed_event_loop_delay_ms: Type.Number({
+          minimum: 1,
+          maximum: 60000,
+          description: 'Event-loop delay (p99) at which a node sheds `low` (1.5× normal, 2× high).',
+        }),
       },
       { additionalProperties: false },
     ),
     volumes: Type.Array(Volume, {
       description: 'Allowed root folders for paths in requests. Env: comma-separated paths.',
+    }),
+    endpoints: Type.Array(EndpointSchema, {
+      description:
+        'Remote servers (SFTP, SMB) transfers may name (docs/storage.md). Config file only.',
+      fileOnly: true,
     }),
     pipelines: Type.Array(PipelineSchema, {
       description: 'Intake pipelines (docs/pipelines.md). Config file only.',
@@ -325,8 +416,9 @@ export const defaults: Config = {
     login_attempts_per_account: 5,
     login_attempts_per_ip: 30,
     login_window_seconds: 900,
+    credential_cache_ms: 1000,
   },
-  store: { pool_max: 10, checkpoint_interval_seconds: 60 },
+  store: { pool_max: 10, idle_transaction_timeout_seconds: 15, checkpoint_interval_seconds: 60 },
   jobs: {
     retry_limit: 3,
     retry_delay_seconds: 2,
@@ -345,7 +437,9 @@ export const defaults: Config = {
     failure_limit: 5,
     concurrency: 4,
     watch_lease_seconds: 15,
+    delete_wait_seconds: 10,
     fs_events: true,
+    max_bytes_per_second: 0,
   },
   live: {
     memory_window_seconds: 30,
@@ -361,7 +455,21 @@ export const defaults: Config = {
     idle_timeout_seconds: 60,
     context_limit_bytes: 262144,
   },
-  log: { level: 'info' },
+  log: { level: 'info', format: 'auto' },
+  cluster: {
+    advertise_url: '',
+    zone: 'default',
+    heartbeat_seconds: 5,
+    orphan_grace_seconds: 120,
+    stats_window_ms: 1000,
+  },
+  limits: {
+    requests_per_second: 10000,
+    burst: 20000,
+    shed_in_flight: 2000,
+    shed_event_loop_delay_ms: 2000,
+  },
   volumes: [],
+  endpoints: [],
   pipelines: [],
 };

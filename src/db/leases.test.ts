@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freshDatabase, storeKinds } from '../../test/helpers/stores.ts';
+import { until } from '../../test/helpers/process.ts';
+import { migratedDb, storeKinds } from '../../test/helpers/stores.ts';
 import { isFerryError } from '../errors/index.ts';
 import {
   acquireLease,
   fenced,
-  makePgliteDb,
-  makePostgresDb,
-  migrate,
+  keepLease,
+  keepLeases,
   releaseLease,
   renewLease,
   type Db,
@@ -17,20 +17,9 @@ describe.each(storeKinds)('leases on %s', (kind) => {
   let done: () => Promise<void>;
 
   beforeAll(async () => {
-    if (kind === 'pglite') {
-      const pglite = await makePgliteDb(undefined);
-      db = pglite;
-      done = () => pglite.close();
-    } else {
-      const database = await freshDatabase();
-      const postgres = makePostgresDb({ url: database.url, poolMax: 5 });
-      db = postgres;
-      done = async () => {
-        await postgres.close();
-        await database.drop();
-      };
-    }
-    await migrate(db);
+    const store = await migratedDb(kind);
+    db = store.db;
+    done = () => store.close();
     await db.exec('CREATE TABLE writes (holder text, token int)');
   });
   afterAll(async () => {
@@ -99,5 +88,54 @@ describe.each(storeKinds)('leases on %s', (kind) => {
     await expect(fenced(db, lease, async () => 'written')).rejects.toMatchObject({
       code: 'FERRY_ERR_LEASE_LOST',
     });
+  });
+
+  it('keepLease renews on its own clock and calls onLost once the lease is taken', async () => {
+    const lease = await acquireLease(db, 'kept', 'node-a', 300);
+    if (!lease) throw new Error('not acquired');
+    let lost = 0;
+    const gone = new Promise<void>((resolve) => {
+      const stop = keepLease(db, lease, {
+        ttlMs: 300,
+        onLost: () => {
+          lost += 1;
+          stop();
+          resolve();
+        },
+      });
+    });
+    await releaseLease(db, lease);
+    expect(await acquireLease(db, 'kept', 'node-b', 60_000)).toBeDefined();
+    await gone;
+    expect(lost).toBe(1);
+  });
+
+  it('keepLeases renews many leases in one statement and loses only the one taken', async () => {
+    const one = await acquireLease(db, 'kept:1', 'node-a', 300);
+    const two = await acquireLease(db, 'kept:2', 'node-a', 300);
+    if (!one || !two) throw new Error('not acquired');
+    const lost: string[] = [];
+    const keeper = keepLeases(db, { ttlMs: 300 });
+    const gone = new Promise<void>((resolve) => {
+      keeper.add(one, () => {
+        lost.push(one.name);
+        resolve();
+      });
+    });
+    keeper.add(two, () => lost.push(two.name));
+    await releaseLease(db, one);
+    expect(await acquireLease(db, 'kept:1', 'node-b', 60_000)).toBeDefined();
+    await gone;
+    // The other is still kept past its first lifetime.
+    await until(async () => {
+      const { rows } = await db.query<{ kept: boolean }>(
+        `SELECT renewed_at > acquired_at + interval '400 milliseconds' AND expires_at > now() AS kept
+         FROM ferry.leases WHERE name = 'kept:2'`,
+      );
+      return rows[0]?.kept ? true : undefined;
+    }, 'kept:2 renewed past its lifetime');
+    keeper.stop();
+    expect(lost).toEqual(['kept:1']);
+    expect(keeper.leases).toEqual([]);
   });
 });

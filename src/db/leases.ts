@@ -65,14 +65,28 @@ export async function renewLease(
   lease: Lease,
   ttlMs: number,
 ): Promise<Lease | undefined> {
+  return (await renewLeases(db, [lease], ttlMs))[0];
+}
+
+/**
+ * Extends several held leases in one statement (a node coordinating many jobs); answers those
+ * still held. A lease missing from the answer was lost (expired and taken, or released).
+ */
+export async function renewLeases(
+  db: Queryable,
+  leases: readonly Lease[],
+  ttlMs: number,
+): Promise<Lease[]> {
+  if (leases.length === 0) return [];
   const { rows } = await db.query<LeaseRow>(
-    `UPDATE ferry.leases SET renewed_at = now(), expires_at = now() + make_interval(secs => $4::float8 / 1000)
-     WHERE name = $1 AND holder = $2 AND token = $3 AND expires_at > now()
-     RETURNING name, holder, token, expires_at`,
-    [lease.name, lease.holder, lease.token, ttlMs],
+    `UPDATE ferry.leases l SET renewed_at = now(),
+       expires_at = now() + make_interval(secs => $4::float8 / 1000)
+     FROM unnest($1::text[], $2::text[], $3::bigint[]) AS x(name, holder, token)
+     WHERE l.name = x.name AND l.holder = x.holder AND l.token = x.token AND l.expires_at > now()
+     RETURNING l.name, l.holder, l.token, l.expires_at`,
+    [leases.map((l) => l.name), leases.map((l) => l.holder), leases.map((l) => l.token), ttlMs],
   );
-  const row = rows[0];
-  return row ? toLease(row) : undefined;
+  return rows.map(toLease);
 }
 
 /** Gives the lease up so another node can take it at once; the token is kept (never reset). */
@@ -82,6 +96,11 @@ export async function releaseLease(db: Queryable, lease: Lease): Promise<boolean
     [lease.name, lease.holder, lease.token],
   );
   return rowCount > 0;
+}
+
+/** True for the error a stale holder's fenced write throws. */
+export function isLeaseLost(error: unknown): boolean {
+  return error instanceof FerryError && error.code === 'FERRY_ERR_LEASE_LOST';
 }
 
 /**
@@ -116,4 +135,123 @@ export async function fenced<T>(
     }
     return write(tx);
   });
+}
+
+/** What `keepLease` needs besides the store and the lease. */
+export interface KeepLeaseOptions {
+  /** The lease's lifetime; it is renewed every third of it. */
+  ttlMs: number;
+  /**
+   * Called once when the lease is lost: another holder has it, it was released, or no renewal
+   * succeeded for a whole lifetime (the store was unreachable, so the lease has expired and
+   * another node may hold it now). The holder must stop its work at once.
+   */
+  onLost: () => void;
+  /** A renewal that failed but may succeed next time (store unreachable); for logging. */
+  onRenewalError?: (error: unknown) => void;
+  /** Clock; tests pass their own. */
+  now?: () => number;
+}
+
+/**
+ * Keeps `lease` alive on its own clock until the returned function is called (a long file copy
+ * or run keeps it): `keepLeases` with one lease, stopped when it is lost.
+ */
+export function keepLease(db: Queryable, lease: Lease, options: KeepLeaseOptions): () => void {
+  const keeper = keepLeases(db, options);
+  keeper.add(lease, () => {
+    keeper.stop();
+    options.onLost();
+  });
+  return () => {
+    keeper.stop();
+  };
+}
+
+/** Leases kept alive together, renewed in one statement (`keepLeases`). */
+export interface LeaseKeeper {
+  /** Keeps `lease` until it is removed or lost; `onLost` is called once if it is lost. */
+  add(lease: Lease, onLost: () => void): void;
+  /** Stops keeping the lease of that name (it is not released: see `releaseLease`). */
+  remove(name: string): void;
+  /** The leases kept now. */
+  readonly leases: readonly Lease[];
+  stop(): void;
+}
+
+/**
+ * Keeps a set of leases alive, all renewed every third of `ttlMs` in one statement. What a
+ * failed renewal means, for every holder: a lease missing from `renewLeases`' answer is lost at
+ * once; an error is retried on the next tick and loses a lease only when a lifetime has passed
+ * without its successful renewal.
+ */
+export function keepLeases(db: Queryable, options: Omit<KeepLeaseOptions, 'onLost'>): LeaseKeeper {
+  const now = options.now ?? Date.now;
+  const kept = new Map<string, { lease: Lease; onLost: () => void; renewedAt: number }>();
+  const lose = (name: string) => {
+    const entry = kept.get(name);
+    if (!entry) return;
+    kept.delete(name);
+    entry.onLost();
+  };
+  const renewAll = (): void => {
+    const batch = [...kept.values()];
+    if (batch.length === 0) return;
+    renewLeases(
+      db,
+      batch.map((e) => e.lease),
+      options.ttlMs,
+    ).then(
+      (renewed) => {
+        const held = new Set(renewed.map((l) => l.name));
+        for (const e of batch) {
+          // Only the entry renewed in this batch: the lease may have been removed or re-added.
+          if (kept.get(e.lease.name) !== e) continue;
+          if (held.has(e.lease.name)) e.renewedAt = now();
+          else lose(e.lease.name);
+        }
+      },
+      (error: unknown) => {
+        options.onRenewalError?.(error);
+        for (const e of batch) {
+          if (kept.get(e.lease.name) === e && now() - e.renewedAt >= options.ttlMs)
+            lose(e.lease.name);
+        }
+      },
+    );
+  };
+  const timer = setInterval(renewAll, Math.max(10, options.ttlMs / 3));
+  timer.unref();
+  return {
+    add(lease, onLost) {
+      kept.set(lease.name, { lease, onLost, renewedAt: now() });
+    },
+    remove(name) {
+      kept.delete(name);
+    },
+    get leases() {
+      return [...kept.values()].map((e) => e.lease);
+    },
+    stop() {
+      clearInterval(timer);
+      kept.clear();
+    },
+  };
+}
+
+/**
+ * A `Db` whose every statement and transaction runs through `fenced()` with `lease`: for a holder
+ * whose writes are spread over code that takes a plain `Db` (a watch loop's file delivery). A
+ * stale holder's write throws FERRY_ERR_LEASE_LOST and is not made.
+ */
+export function fencedDb(db: Db, lease: Lease): Db {
+  return {
+    kind: db.kind,
+    query: (text, values) => fenced(db, lease, (tx) => tx.query(text, values)),
+    exec: (script) => fenced(db, lease, (tx) => tx.exec(script)),
+    transaction: (fn) => fenced(db, lease, fn),
+    listen: (channel, onPayload) => db.listen(channel, onPayload),
+    notify: (channel, payload) => db.notify(channel, payload),
+    close: () => db.close(),
+  };
 }

@@ -31,6 +31,7 @@ export async function openStore(
     const db = makePostgresDb({
       url: config.database_url,
       poolMax: config.store.pool_max,
+      idleTransactionTimeoutMs: config.store.idle_transaction_timeout_seconds * 1000,
       onBackgroundError,
     });
     const url = new URL(config.database_url);

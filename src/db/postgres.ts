@@ -5,6 +5,8 @@ import type { Db, Queryable, QueryResult, Unlisten } from './types.ts';
 export interface PostgresOptions {
   url: string;
   poolMax: number;
+  /** Sessions idle inside a transaction this long are ended by the server (0: never). */
+  idleTransactionTimeoutMs?: number;
   /** Called with pool/listener errors that have no caller to go to (logged, never thrown). */
   onBackgroundError?: (error: Error) => void;
 }
@@ -15,6 +17,11 @@ export function makePostgresDb(options: PostgresOptions): Db {
     connectionString: options.url,
     max: options.poolMax,
     connectionTimeoutMillis: 5000,
+    // A fenced write holds its lease row locked for the length of a transaction; a process
+    // frozen inside one would hold it for good and no node could take the lease over.
+    ...(options.idleTransactionTimeoutMs
+      ? { idle_in_transaction_session_timeout: options.idleTransactionTimeoutMs }
+      : {}),
   });
   const report = options.onBackgroundError ?? (() => undefined);
   pool.on('error', report);

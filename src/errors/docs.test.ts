@@ -7,10 +7,13 @@ import { errorCodes } from './index.ts';
 const read = (file: string) => readFileSync(new URL(`../../docs/${file}`, import.meta.url), 'utf8');
 
 describe('reference docs', () => {
-  it('docs/errors.md lists every registered code with its status', () => {
+  it('docs/errors.md lists every registered code with its status and retryable flag', () => {
     const doc = read('errors.md');
     for (const [code, spec] of Object.entries(errorCodes)) {
-      expect(doc, code).toMatch(new RegExp(`\\| \`${code}\`\\s*\\| ${spec.status}\\s*\\|`));
+      const retryable = spec.retryable ? 'yes' : 'no';
+      expect(doc, code).toMatch(
+        new RegExp(`\\| \`${code}\`\\s*\\| ${spec.status}\\s*\\| ${retryable}\\s*\\|`),
+      );
     }
   });
 

@@ -12,6 +12,8 @@ export class FerryError extends Error {
   readonly extra: ErrorParams;
   /** Seconds for a Retry-After header, when the caller should come back later. */
   readonly retryAfter: number | undefined;
+  /** The registry's word on whether sending the same request again may succeed. */
+  readonly retryable: boolean;
 
   constructor(
     code: ErrorCode,
@@ -25,7 +27,13 @@ export class FerryError extends Error {
     this.params = params;
     this.extra = options.extra ?? {};
     this.retryAfter = options.retryAfter;
+    this.retryable = errorCodes[code].retryable;
   }
+}
+
+/** The body every error answer carries: `{detail, code, retryable, ...extra}`. */
+export function errorBody(error: FerryError): Record<string, unknown> {
+  return { detail: error.message, code: error.code, retryable: error.retryable, ...error.extra };
 }
 
 /** Fills `{name}` placeholders; unknown names are left visible rather than silently dropped. */

@@ -2,6 +2,7 @@ export { errorCodes, type ErrorCode, type ErrorSpec } from './registry.ts';
 export {
   FerryError,
   isFerryError,
+  errorBody,
   formatMessage,
   invalidFields,
   type ErrorParams,

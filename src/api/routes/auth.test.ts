@@ -67,6 +67,7 @@ describe.each(storeKinds)('accounts API on %s', (kind) => {
     expect(dupEmail.json()).toEqual({
       detail: 'Email already registered',
       code: 'FERRY_ERR_EMAIL_TAKEN',
+      retryable: false,
     });
     const dupName = await post('/api/auth/register', {
       email: 'other@example.com',
@@ -128,6 +129,7 @@ describe.each(storeKinds)('accounts API on %s', (kind) => {
     expect(wrong.json()).toEqual({
       detail: 'Incorrect username or password',
       code: 'FERRY_ERR_INVALID_CREDENTIALS',
+      retryable: false,
     });
   });
 
@@ -155,7 +157,11 @@ describe.each(storeKinds)('accounts API on %s', (kind) => {
     await ferry.store.db.query(`UPDATE ferry.users SET is_active = false WHERE username = 'gone'`);
     const res = await post('/api/auth/login', { username: 'gone', password: 'analytical1' });
     expect(res.statusCode).toBe(403);
-    expect(res.json()).toEqual({ detail: 'Inactive user', code: 'FERRY_ERR_ACCOUNT_INACTIVE' });
+    expect(res.json()).toEqual({
+      detail: 'Inactive user',
+      code: 'FERRY_ERR_ACCOUNT_INACTIVE',
+      retryable: false,
+    });
   });
 
   it('serves /me with the access token, under both prefixes', async () => {

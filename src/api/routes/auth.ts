@@ -6,6 +6,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import Type, { type Static } from 'typebox';
 import type { Accounts, Principal, PublicUser } from '../../auth/index.ts';
 import { FerryError, invalidFields } from '../../errors/index.ts';
+import { Text, typed } from '../schemas/index.ts';
 
 const User = Type.Object({
   id: Type.Integer(),
@@ -18,9 +19,9 @@ const User = Type.Object({
 
 const Register = Type.Object(
   {
-    email: Type.String({ format: 'email', maxLength: 254 }),
+    email: Text({ format: 'email', maxLength: 254 }),
     password: Type.String({ maxLength: 1024 }),
-    full_name: Type.Optional(Type.Union([Type.String({ maxLength: 255 }), Type.Null()])),
+    full_name: Type.Optional(Type.Union([Text({ maxLength: 255 }), Type.Null()])),
     username: Type.Optional(
       Type.String({ minLength: 3, maxLength: 50, pattern: '^[A-Za-z0-9_.-]+$' }),
     ),
@@ -30,14 +31,14 @@ const Register = Type.Object(
 
 const Login = Type.Object(
   {
-    username: Type.Optional(Type.String({ minLength: 1, maxLength: 254 })),
-    email: Type.Optional(Type.String({ minLength: 1, maxLength: 254 })),
+    username: Type.Optional(Text({ minLength: 1, maxLength: 254 })),
+    email: Type.Optional(Text({ minLength: 1, maxLength: 254 })),
     password: Type.String({ maxLength: 1024 }),
   },
   { additionalProperties: false },
 );
 
-const RefreshBody = Type.Object({ refresh_token: Type.String({ minLength: 1, maxLength: 512 }) });
+const RefreshBody = Type.Object({ refresh_token: Text({ minLength: 1, maxLength: 512 }) });
 const Tokens = Type.Object({
   access_token: Type.String(),
   refresh_token: Type.String(),
@@ -65,7 +66,8 @@ export function userIdOf(request: FastifyRequest): number {
 
 export function authRoutes(deps: { accounts: Accounts }) {
   const { accounts } = deps;
-  return function registerAuthRoutes(app: FastifyInstance): void {
+  return function registerAuthRoutes(instance: FastifyInstance): void {
+    const app = typed(instance);
     for (const prefix of ['/api/v1/auth', '/api/auth']) {
       const tags = ['auth'];
       const hide = prefix === '/api/auth'; // documented once, under /api/v1
@@ -77,7 +79,7 @@ export function authRoutes(deps: { accounts: Accounts }) {
           schema: { tags, hide, body: Register, response: { 201: User } },
         },
         async function register(request, reply) {
-          const user = await accounts.register(request.body as Static<typeof Register>);
+          const user = await accounts.register(request.body);
           return reply.status(201).send(show(user));
         },
       );
@@ -89,7 +91,7 @@ export function authRoutes(deps: { accounts: Accounts }) {
           schema: { tags, hide, body: Login, response: { 200: Tokens } },
         },
         async function login(request) {
-          const body = request.body as Static<typeof Login>;
+          const body = request.body;
           const name = body.username ?? body.email;
           if (name === undefined) {
             throw invalidFields([{ field: 'body.username', message: 'or body.email is required' }]);
@@ -105,7 +107,7 @@ export function authRoutes(deps: { accounts: Accounts }) {
           schema: { tags, hide, body: RefreshBody, response: { 200: Tokens } },
         },
         async function refresh(request) {
-          return accounts.refresh((request.body as Static<typeof RefreshBody>).refresh_token);
+          return accounts.refresh(request.body.refresh_token);
         },
       );
 

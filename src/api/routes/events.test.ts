@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { storeKinds, testEnv, type TestEnv } from '../../../test/helpers/stores.ts';
+import { signedIn } from '../../../test/helpers/principals.ts';
 import { makeFerry, type Ferry } from '../../app/index.ts';
 
 interface Accepted {
@@ -16,20 +17,6 @@ describe.each(storeKinds)('events API on %s', (kind) => {
   let alice: Record<string, string>;
   let bob: Record<string, string>;
 
-  async function login(email: string): Promise<Record<string, string>> {
-    await app.inject({
-      method: 'POST',
-      url: '/api/auth/register',
-      payload: { email, password: 'analytical1' },
-    });
-    const res = await app.inject({
-      method: 'POST',
-      url: '/api/auth/login',
-      payload: { email, password: 'analytical1' },
-    });
-    return { authorization: `Bearer ${res.json<{ access_token: string }>().access_token}` };
-  }
-
   beforeAll(async () => {
     env = await testEnv(kind);
     ferry = makeFerry(env.config);
@@ -37,8 +24,8 @@ describe.each(storeKinds)('events API on %s', (kind) => {
     await ferry.start();
     if (!ferry.http) throw new Error('no http');
     app = ferry.http;
-    alice = await login('alice@example.com');
-    bob = await login('bob@example.com');
+    alice = await signedIn(app, 'alice@example.com', 'analytical1');
+    bob = await signedIn(app, 'bob@example.com', 'analytical1');
   });
   afterAll(async () => {
     await ferry.stop();
@@ -104,12 +91,44 @@ describe.each(storeKinds)('events API on %s', (kind) => {
           scroll_depth: '80',
           nested: { label: ' x ' },
         },
-        normalized: { path: '/home', duration: 12.5, scroll_depth: 80, nested: { label: 'x' } },
+        path: '/home',
+        duration: 12.5,
+        scroll_depth: 80,
+        nested: { label: 'x' },
         normalized_at: expect.any(String),
         user_properties: { campaign: 'spring' },
       },
     });
+    expect(event.properties).not.toHaveProperty('normalized');
+    // A client of the compatible service reads the normalized number at the top level.
+    const properties = event.properties as { duration: unknown };
+    expect(typeof properties.duration).toBe('number');
     expect(event.processed_at).toEqual(expect.any(String));
+  });
+
+  it("keeps Ferry's own property keys over payload keys of the same name; the payload's stay under original", async () => {
+    const payload = {
+      original: ' mine ',
+      normalized_at: 'yesterday',
+      user_properties: { x: 1 },
+      duration: ' 7 ',
+    };
+    const res = await submit({
+      event_name: 'clash',
+      event_type: 'test',
+      payload,
+      properties: { original: 'client' },
+    });
+    expect(res.statusCode).toBe(202);
+    const id = res.json<Accepted>().event_id;
+    expect((await processed(id)).ok).toBe(true);
+    const { properties } = (await read(id)).json<{ properties: Record<string, unknown> }>();
+    expect(properties).toEqual({
+      original: payload,
+      normalized_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+      user_properties: { original: 'client' },
+      duration: 7,
+    });
   });
 
   it('answers schema violations with 422 and malformed JSON with 400', async () => {
@@ -239,6 +258,7 @@ describe.each(storeKinds)('events API on %s', (kind) => {
     expect((await read(mine.event_id, bob)).json()).toEqual({
       detail: 'Not authorized to access this event',
       code: 'FERRY_ERR_EVENT_FORBIDDEN',
+      retryable: false,
     });
     const missing = await read(99_999_999);
     expect(missing.statusCode).toBe(404);

@@ -5,7 +5,9 @@
  * socket to the hub. A failed check still upgrades, then closes with 4001 and the reason, so
  * browser clients (which cannot read an HTTP 401 on a WebSocket) learn why.
  */
+import type { WebSocket } from '@fastify/websocket';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { FerryError } from '../../errors/index.ts';
 import { presentedCredential, type PrincipalResolver, type Resolution } from '../auth-hook.ts';
 import { closeCodes } from '../../live/protocol.ts';
 import { closeReason } from '../../live/connection.ts';
@@ -65,41 +67,44 @@ export function liveRoutes(deps: LiveRouteDeps) {
   return function registerLiveRoutes(app: FastifyInstance): void {
     app.decorateRequest('liveAuth', undefined);
     for (const url of ['/api/v1/live', '/ws']) {
-      app.get(
+      app.route({
+        method: 'GET',
         url,
-        {
-          websocket: true,
-          // Authentication happens here, so a failure can be a 4001 close instead of an HTTP 401.
-          config: { access: 'public' },
-          logSerializers: { req: logRequest },
-          async preValidation(request) {
-            request.liveAuth = await deps.resolvePrincipal(
-              liveCredential(request),
-              request.socket.remoteAddress,
-            );
-          },
+        // Authentication happens here, so a failure can be a 4001 close instead of an HTTP 401.
+        config: { access: 'public' },
+        logSerializers: { req: logRequest },
+        async preValidation(request) {
+          request.liveAuth = await deps.resolvePrincipal(
+            liveCredential(request),
+            request.socket.remoteAddress,
+          );
         },
-        function live(socket, request) {
-          const auth = request.liveAuth;
-          const principal = auth?.ok ? auth.principal : undefined;
-          if (!principal) {
-            const reason = auth && !auth.ok ? auth.reason : 'no credentials were sent';
-            socket.close(
-              closeCodes.unauthenticated,
-              closeReason('FERRY_ERR_UNAUTHENTICATED', { reason }),
-            );
-            return;
-          }
-          const lastOffset = Number(queryValue(request, 'last_offset'));
-          deps.hub.connect(socket, principal, {
-            sessionToken: queryValue(request, 'session_token'),
-            lastOffset:
-              Number.isSafeInteger(lastOffset) && lastOffset >= 0 ? lastOffset : undefined,
-            address: request.ip,
-            userAgent: header(request, 'user-agent'),
-          });
+        wsHandler: live,
+        // A plain GET (no `Upgrade: websocket`) gets Ferry's error shape, not an empty 404.
+        handler: function upgradeRequired() {
+          throw new FerryError('FERRY_ERR_LIVE_UPGRADE_REQUIRED');
         },
-      );
+      });
+    }
+
+    function live(socket: WebSocket, request: FastifyRequest): void {
+      const auth = request.liveAuth;
+      const principal = auth?.ok ? auth.principal : undefined;
+      if (!principal) {
+        const reason = auth && !auth.ok ? auth.reason : 'no credentials were sent';
+        socket.close(
+          closeCodes.unauthenticated,
+          closeReason('FERRY_ERR_UNAUTHENTICATED', { reason }),
+        );
+        return;
+      }
+      const lastOffset = Number(queryValue(request, 'last_offset'));
+      deps.hub.connect(socket, principal, {
+        sessionToken: queryValue(request, 'session_token'),
+        lastOffset: Number.isSafeInteger(lastOffset) && lastOffset >= 0 ? lastOffset : undefined,
+        address: request.ip,
+        userAgent: header(request, 'user-agent'),
+      });
     }
   };
 }

@@ -5,30 +5,20 @@
  * and partners' files, so every route is for admins (the default access).
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import Type, { type Static } from 'typebox';
-import type { LedgerRow } from '../../intake/index.ts';
-import type { FileView, Pipelines, RunRecord } from '../../pipelines/index.ts';
+import Type from 'typebox';
+import type { FileView, LedgerRow, Pipelines, RunRecord } from '../../pipelines/index.ts';
+import { Id, PageQuery, Text, pageQuery, typed } from '../schemas/index.ts';
 
 const tags = ['pipelines'];
 
-const NameParams = Type.Object({ name: Type.String({ minLength: 1, maxLength: 63 }) });
-const RunParams = Type.Object({
-  name: Type.String({ minLength: 1, maxLength: 63 }),
-  run_id: Type.String({ format: 'uuid' }),
-});
-const FileParams = Type.Object({
-  name: Type.String({ minLength: 1, maxLength: 63 }),
-  id: Type.Integer({ minimum: 1 }),
-});
-const Page = {
-  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
-  offset: Type.Optional(Type.Integer({ minimum: 0, default: 0 })),
-};
+const Name = Text({ minLength: 1, maxLength: 63 });
+const NameParams = Type.Object({ name: Name });
+const RunParams = Type.Object({ name: Name, run_id: Type.String({ format: 'uuid' }) });
+const FileParams = Type.Object({ name: Name, id: Id });
 const FilesQuery = Type.Object({
-  ...Page,
-  status: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+  ...pageQuery(),
+  status: Type.Optional(Text({ minLength: 1, maxLength: 64 })),
 });
-const RunsQuery = Type.Object(Page);
 
 function correlationOf(request: FastifyRequest): string {
   const given = request.headers['x-correlation-id'];
@@ -91,7 +81,8 @@ export interface PipelineRouteDeps {
 /** The pipeline routes over the pipelines capability. */
 export function pipelineRoutes(deps: PipelineRouteDeps) {
   const { pipelines } = deps;
-  return function registerPipelineRoutes(app: FastifyInstance): void {
+  return function registerPipelineRoutes(instance: FastifyInstance): void {
+    const app = typed(instance);
     // Answers once the files are processed; archiving goes on after the answer.
     const runHandler = async (request: FastifyRequest, name: string | undefined) => {
       const started = await pipelines.run(name, {
@@ -114,7 +105,7 @@ export function pipelineRoutes(deps: PipelineRouteDeps) {
       '/api/v1/pipelines/:name/runs',
       { schema: { tags, summary: 'Run a pipeline', params: NameParams } },
       async function runNamed(request) {
-        return runHandler(request, (request.params as Static<typeof NameParams>).name);
+        return runHandler(request, request.params.name);
       },
     );
 
@@ -125,13 +116,13 @@ export function pipelineRoutes(deps: PipelineRouteDeps) {
 
     app.get(
       '/api/v1/pipelines/:name/runs',
-      { schema: { tags, params: NameParams, querystring: RunsQuery } },
+      { schema: { tags, params: NameParams, querystring: PageQuery } },
       async function listRuns(request) {
-        const { name } = request.params as Static<typeof NameParams>;
-        const q = request.query as Static<typeof RunsQuery>;
+        const { name } = request.params;
+        const q = request.query;
         const page = await pipelines.listRuns(name, {
-          limit: q.limit ?? 100,
-          offset: q.offset ?? 0,
+          limit: q.limit,
+          offset: q.offset,
         });
         return { total: page.total, items: page.items.map(showRun) };
       },
@@ -141,7 +132,7 @@ export function pipelineRoutes(deps: PipelineRouteDeps) {
       '/api/v1/pipelines/:name/runs/:run_id',
       { schema: { tags, params: RunParams } },
       async function readRun(request) {
-        const { name, run_id } = request.params as Static<typeof RunParams>;
+        const { name, run_id } = request.params;
         return showRun(await pipelines.getRun(name, run_id));
       },
     );
@@ -157,12 +148,12 @@ export function pipelineRoutes(deps: PipelineRouteDeps) {
         },
       },
       async function listFiles(request) {
-        const { name } = request.params as Static<typeof NameParams>;
-        const q = request.query as Static<typeof FilesQuery>;
+        const { name } = request.params;
+        const q = request.query;
         const page = await pipelines.listFiles(name, {
           ...(q.status === undefined ? {} : { status: q.status }),
-          limit: q.limit ?? 100,
-          offset: q.offset ?? 0,
+          limit: q.limit,
+          offset: q.offset,
         });
         return { total: page.total, items: page.items.map(showFile) };
       },
@@ -172,7 +163,7 @@ export function pipelineRoutes(deps: PipelineRouteDeps) {
       '/api/v1/pipelines/:name/files/:id/history',
       { schema: { tags, summary: 'Ledger rows of one file', params: FileParams } },
       async function history(request) {
-        const { name, id } = request.params as Static<typeof FileParams>;
+        const { name, id } = request.params;
         const found = await pipelines.fileHistory(name, id);
         return { file: showFile(found.file), items: found.items.map(showRow) };
       },

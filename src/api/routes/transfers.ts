@@ -3,16 +3,21 @@
  * `/api/v1/transfers…` and `/transfers…`, and volumes at `/api/v1/volumes` and `/volumes`.
  * Parse → call the transfers domain → shape the answer.
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import Type, { type Static } from 'typebox';
-import type { VolumeGuard } from '../../storage/index.ts';
-import { checksumAlgorithms } from '../../transfers/index.ts';
-import { reportCsv, reportPdf, type TransferReport } from '../../transfers/report.ts';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import Type from 'typebox';
+import { ownerFor, scopeOf } from '../../auth/ownership.ts';
+import { writableMhlFormats } from '../../mhl/index.ts';
+import { PageQuery, PathId, Text, pageQuery, typed, type Api } from '../schemas/index.ts';
+import { showPath, type VolumeGuard } from '../../storage/index.ts';
+import { checksumAlgorithms, conflictPolicies, transferStatuses } from '../../transfers/index.ts';
+import { reportCsv, type TransferReport } from '../../transfers/report.ts';
+import { reportPdf } from '../../transfers/report-pdf.ts';
 import type { FileRow, Transfers, Viewer } from '../../transfers/service.ts';
 import type { TransferRow } from '../../transfers/records.ts';
 
 const Create = Type.Object(
   {
+    // Paths are checked by the volume guard (400 FERRY_ERR_PATH_OUTSIDE_VOLUMES, NUL included).
     source_path: Type.String({ minLength: 1, maxLength: 4096 }),
     destination_path: Type.String({ minLength: 1, maxLength: 4096 }),
     watch_mode_enabled: Type.Optional(Type.Boolean()),
@@ -20,61 +25,42 @@ const Create = Type.Object(
     watch_continuous: Type.Optional(Type.Boolean()),
     operation_mode: Type.Optional(Type.Union([Type.Literal('copy'), Type.Literal('move')])),
     checksum_algorithm: Type.Optional(Type.Union(checksumAlgorithms.map((a) => Type.Literal(a)))),
-    conflict_policy: Type.Optional(
-      Type.Union([
-        Type.Literal('fail'),
-        Type.Literal('skip_if_identical'),
-        Type.Literal('overwrite'),
-        Type.Literal('rename'),
-      ]),
-    ),
-    include: Type.Optional(
-      Type.Array(Type.String({ minLength: 1, maxLength: 512 }), { maxItems: 100 }),
-    ),
-    exclude: Type.Optional(
-      Type.Array(Type.String({ minLength: 1, maxLength: 512 }), { maxItems: 100 }),
-    ),
+    conflict_policy: Type.Optional(Type.Union(conflictPolicies.map((p) => Type.Literal(p)))),
+    include: Type.Optional(Type.Array(Text({ minLength: 1, maxLength: 512 }), { maxItems: 100 })),
+    exclude: Type.Optional(Type.Array(Text({ minLength: 1, maxLength: 512 }), { maxItems: 100 })),
     temp_patterns: Type.Optional(
-      Type.Array(Type.String({ minLength: 1, maxLength: 512 }), { maxItems: 100 }),
+      Type.Array(Text({ minLength: 1, maxLength: 512 }), { maxItems: 100 }),
     ),
     recursive: Type.Optional(Type.Boolean()),
     poll_interval_seconds: Type.Optional(Type.Number({ minimum: 0.2, maximum: 3600 })),
     on_new_version: Type.Optional(Type.Union([Type.Literal('transfer'), Type.Literal('ignore')])),
-    target_name: Type.Optional(
-      Type.String({ minLength: 1, maxLength: 255, pattern: '^[^/\\u0000]+$' }),
+    mhl: Type.Optional(Type.Boolean()),
+    mhl_hashes: Type.Optional(
+      Type.Array(Type.Union(writableMhlFormats.map((f) => Type.Literal(f))), {
+        maxItems: writableMhlFormats.length,
+        uniqueItems: true,
+      }),
     ),
+    target_name: Type.Optional(Text({ minLength: 1, maxLength: 255, pattern: '^[^/]+$' })),
+    source_endpoint: Type.Optional(Type.String({ minLength: 1, maxLength: 63 })),
+    destination_endpoint: Type.Optional(Type.String({ minLength: 1, maxLength: 63 })),
+    max_bytes_per_second: Type.Optional(Type.Integer({ minimum: 1, maximum: 1099511627776 })),
   },
   { additionalProperties: false },
 );
 
-const statuses = [
-  'pending',
-  'validating',
-  'copying',
-  'verifying',
-  'completed',
-  'failed',
-  'cancelled',
-  'active',
-  'paused',
-  'error',
-];
 const ListQuery = Type.Object({
-  status: Type.Optional(Type.Union(statuses.map((s) => Type.Literal(s)))),
-  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
-  offset: Type.Optional(Type.Integer({ minimum: 0, default: 0 })),
+  status: Type.Optional(Type.Union(transferStatuses.map((s) => Type.Literal(s)))),
+  ...pageQuery(),
 });
-const PageQuery = Type.Object({
-  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
-  offset: Type.Optional(Type.Integer({ minimum: 0, default: 0 })),
-});
+// A checksum list is read whole by scripts: its page is larger by default.
+const ChecksumsQuery = Type.Object(pageQuery({ limit: 1000 }));
 const ReportQuery = Type.Object({
   format: Type.Optional(
     Type.Union([Type.Literal('json'), Type.Literal('csv'), Type.Literal('pdf')]),
   ),
 });
-const IdParams = Type.Object({ id: Type.Integer({ minimum: 1, maximum: 2147483647 }) });
-type Id = { Params: Static<typeof IdParams> };
+const IdParams = PathId;
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
@@ -82,8 +68,11 @@ const iso = (d: Date | null) => (d ? d.toISOString() : null);
 export function showTransfer(t: TransferRow) {
   return {
     id: t.id,
-    source_path: t.source_path,
-    destination_path: t.destination_path,
+    source_path: showPath(t.source_path).path,
+    destination_path: showPath(t.destination_path).path,
+    source_endpoint: showPath(t.source_path).endpoint,
+    destination_endpoint: showPath(t.destination_path).endpoint,
+    max_bytes_per_second: t.options.max_bytes_per_second ?? null,
     status: t.status,
     operation_mode: t.operation_mode,
     watch_mode_enabled: t.watch_mode_enabled,
@@ -99,6 +88,8 @@ export function showTransfer(t: TransferRow) {
     error_message: t.error_message,
     checksum_algorithm: t.options.checksum_algorithm,
     conflict_policy: t.options.conflict_policy,
+    mhl: t.options.mhl === true,
+    mhl_hashes: t.options.mhl_hashes ?? [],
     created_at: iso(t.created_at),
     started_at: iso(t.started_at),
     completed_at: iso(t.completed_at),
@@ -136,7 +127,7 @@ function watchState(t: TransferRow) {
 }
 
 function viewerOf(request: FastifyRequest): Viewer {
-  return { userId: request.principal?.userId, admin: request.principal?.role === 'admin' };
+  return scopeOf(request.principal);
 }
 
 export interface TransferRouteDeps {
@@ -147,10 +138,10 @@ export interface TransferRouteDeps {
 export function transferRoutes(deps: TransferRouteDeps) {
   const { transfers } = deps;
   return function registerTransfers(app: FastifyInstance): void {
-    for (const prefix of ['/api/v1', '']) register(app, prefix);
+    for (const prefix of ['/api/v1', '']) register(typed(app), prefix);
   };
 
-  function register(app: FastifyInstance, prefix: string): void {
+  function register(app: Api, prefix: string): void {
     const base = `${prefix}/transfers`;
     const tags = ['transfers'];
     // The Ketter paths are the same handlers; hide them from the docs to keep one entry each.
@@ -165,24 +156,28 @@ export function transferRoutes(deps: TransferRouteDeps) {
       }));
     });
 
-    app.post<{ Body: Static<typeof Create> }>(
+    app.get(`${prefix}/endpoints`, { config: user, schema: { tags, hide } }, function endpoints() {
+      return transfers.endpoints;
+    });
+
+    app.post(
       base,
       { config: user, schema: { tags, hide, body: Create } },
       async function create(request, reply) {
-        const row = await transfers.create(request.body, request.principal?.userId ?? null);
+        const row = await transfers.create(request.body, ownerFor(viewerOf(request)));
         return reply.code(201).send(showTransfer(row));
       },
     );
 
-    app.get<{ Querystring: Static<typeof ListQuery> }>(
+    app.get(
       base,
       { config: user, schema: { tags, hide, querystring: ListQuery } },
       async function list(request) {
         const { total, items } = await transfers.list(
           {
             status: request.query.status,
-            limit: request.query.limit ?? 100,
-            offset: request.query.offset ?? 0,
+            limit: request.query.limit,
+            offset: request.query.offset,
           },
           viewerOf(request),
         );
@@ -190,7 +185,7 @@ export function transferRoutes(deps: TransferRouteDeps) {
       },
     );
 
-    app.get<Id>(
+    app.get(
       `${base}/:id`,
       { config: user, schema: { tags, hide, params: IdParams } },
       async function get(request) {
@@ -198,7 +193,7 @@ export function transferRoutes(deps: TransferRouteDeps) {
       },
     );
 
-    app.delete<Id>(
+    app.delete(
       `${base}/:id`,
       { config: user, schema: { tags, hide, params: IdParams } },
       async function remove(request, reply) {
@@ -207,7 +202,7 @@ export function transferRoutes(deps: TransferRouteDeps) {
       },
     );
 
-    app.post<Id>(
+    app.post(
       `${base}/:id/cancel`,
       { config: user, schema: { tags, hide, params: IdParams } },
       async function cancel(request) {
@@ -215,7 +210,7 @@ export function transferRoutes(deps: TransferRouteDeps) {
       },
     );
 
-    app.post<Id>(
+    app.post(
       `${base}/:id/pause-watch`,
       { config: user, schema: { tags, hide, params: IdParams } },
       async function pause(request) {
@@ -227,7 +222,7 @@ export function transferRoutes(deps: TransferRouteDeps) {
       },
     );
 
-    app.post<Id>(
+    app.post(
       `${base}/:id/resume-watch`,
       { config: user, schema: { tags, hide, params: IdParams } },
       async function resume(request) {
@@ -240,11 +235,11 @@ export function transferRoutes(deps: TransferRouteDeps) {
       },
     );
 
-    app.get<Id & { Querystring: Static<typeof PageQuery> }>(
+    app.get(
       `${base}/:id/watch-history`,
       { config: user, schema: { tags, hide, params: IdParams, querystring: PageQuery } },
       async function history(request) {
-        const page = { limit: request.query.limit ?? 100, offset: request.query.offset ?? 0 };
+        const page = { limit: request.query.limit, offset: request.query.offset };
         const r = await transfers.files(request.params.id, viewerOf(request), page);
         return {
           transfer_id: r.transfer.id,
@@ -259,11 +254,11 @@ export function transferRoutes(deps: TransferRouteDeps) {
       },
     );
 
-    app.get<Id & { Querystring: Static<typeof PageQuery> }>(
+    app.get(
       `${base}/:id/checksums`,
-      { config: user, schema: { tags, hide, params: IdParams, querystring: PageQuery } },
+      { config: user, schema: { tags, hide, params: IdParams, querystring: ChecksumsQuery } },
       async function checksums(request) {
-        const page = { limit: request.query.limit ?? 1000, offset: request.query.offset ?? 0 };
+        const page = { limit: request.query.limit, offset: request.query.offset };
         const r = await transfers.files(request.params.id, viewerOf(request), page);
         return {
           transfer_id: r.transfer.id,
@@ -282,7 +277,7 @@ export function transferRoutes(deps: TransferRouteDeps) {
       },
     );
 
-    app.get<Id>(
+    app.get(
       `${base}/:id/logs`,
       { config: user, schema: { tags, hide, params: IdParams } },
       async function logs(request) {
@@ -295,10 +290,10 @@ export function transferRoutes(deps: TransferRouteDeps) {
       },
     );
 
-    app.get<Id & { Querystring: Static<typeof ReportQuery> }>(
+    app.get(
       `${base}/:id/report`,
       { config: user, schema: { tags, hide, params: IdParams, querystring: ReportQuery } },
-      async function report(request, reply: FastifyReply) {
+      async function report(request, reply) {
         const r = await transfers.files(request.params.id, viewerOf(request), {
           limit: 100_000,
           offset: 0,
@@ -319,7 +314,7 @@ export function transferRoutes(deps: TransferRouteDeps) {
             return reply
               .type('application/pdf')
               .header('content-disposition', `attachment; filename="${name}.pdf"`)
-              .send(reportPdf(data));
+              .send(await reportPdf(data));
           default:
             return {
               transfer: showTransfer(r.transfer),
