@@ -5,15 +5,9 @@
  * browser would use its own.
  */
 import { createServer } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  makeFakeClock,
-  makeFakeTimers,
-  makeObserver,
-  startLiveNode,
-  type LiveNode,
-} from '../../test/helpers/live.ts';
-import { storeKinds, testEnv, type TestEnv } from '../../test/helpers/stores.ts';
+import { describe, expect, it } from 'vitest';
+import { makeObserver, useLiveNode } from '../../test/helpers/live.ts';
+import { storeKinds } from '../../test/helpers/stores.ts';
 import { backoffDelay, makeLiveClient, type LiveEvent } from './index.ts';
 
 describe('backoffDelay', () => {
@@ -41,30 +35,18 @@ async function freePort(): Promise<number> {
 }
 
 describe.each(storeKinds)('live client on %s', (kind) => {
-  let env: TestEnv;
-  let node: LiveNode;
-  let adminKey: string;
-  const clock = makeFakeClock();
-  const timers = makeFakeTimers();
-
-  beforeAll(async () => {
-    env = await testEnv(kind, { FERRY_HTTP_PORT: String(await freePort()) });
-    node = await startLiveNode(env, clock, timers);
-    adminKey = node.adminKey ?? '';
-  });
-  afterAll(async () => {
-    await node.ferry.stop();
-    await env.cleanup();
+  const live = useLiveNode(kind, {
+    env: async () => ({ FERRY_HTTP_PORT: String(await freePort()) }),
   });
 
   it('reconnects, resumes with its token and last offset, and exposes the restored state', async () => {
     let gate = Promise.resolve();
     const client = makeLiveClient({
-      url: `${node.base}/api/v1/live`,
+      url: `${live.node.base}/api/v1/live`,
       // Asked before every connect: the test holds reconnects here while it publishes.
       token: async () => {
         await gate;
-        return adminKey;
+        return live.adminKey;
       },
       topics: ['system'],
       reconnect: { initialDelayMs: 20, maxDelayMs: 100 },
@@ -75,7 +57,7 @@ describe.each(storeKinds)('live client on %s', (kind) => {
     const first = await client.next('restored');
     expect(first.established).toMatchObject({ recovered: 'none', session_recognized: false });
     await client.setContext({ variables: { mood: 'calm' }, workflow_state: { current_step: 1 } });
-    node.ferry.bus.emit('system:notice', { level: 'info', message: 'one' });
+    live.node.ferry.bus.emit('system:notice', { level: 'info', message: 'one' });
     const e1 = (await client.next('event')).offset;
 
     let release: () => void = () => undefined;
@@ -84,9 +66,9 @@ describe.each(storeKinds)('live client on %s', (kind) => {
     });
     const closed = client.next('close');
     // The client's connection is the only one: drop it as a network failure would.
-    for (const socket of node.app.websocketServer.clients) socket.terminate();
+    for (const socket of live.node.app.websocketServer.clients) socket.terminate();
     expect((await closed).reconnectInMs).toBeGreaterThanOrEqual(0);
-    const observer = await makeObserver(node, adminKey);
+    const observer = await makeObserver(live.node, live.adminKey);
     const e2 = await observer.notice('two');
     const e3 = await observer.notice('three');
     const restored = client.next('restored');
@@ -117,17 +99,18 @@ describe.each(storeKinds)('live client on %s', (kind) => {
 
   it('survives a server restart: retries with backoff, then resumes from the store', async () => {
     const client = makeLiveClient({
-      url: node.base,
-      token: adminKey,
+      url: live.node.base,
+      token: live.adminKey,
       reconnect: { initialDelayMs: 20, maxDelayMs: 200 },
     });
     await client.next('restored');
     await client.setContext({ user_preferences: { units: 'metric' } });
     const closes: { code: number; reconnectInMs: number | undefined }[] = [];
     client.on('close', (c) => closes.push(c));
-    await node.ferry.stop();
-    node = await startLiveNode(env, clock, timers);
-    const restored = await client.next('restored', () => true, 30_000);
+    // Listening before the restart: the client may be back before restart() returns.
+    const restoredAgain = client.next('restored', () => true, 60_000);
+    await live.restart();
+    const restored = await restoredAgain;
     expect(restored.established).toMatchObject({ session_recognized: true, recovered: 'partial' });
     expect(restored.context?.user_preferences).toEqual({ units: 'metric' });
     expect(closes[0]?.code).toBe(1001);
@@ -137,7 +120,7 @@ describe.each(storeKinds)('live client on %s', (kind) => {
   });
 
   it('stops for good on bad credentials (4001)', async () => {
-    const client = makeLiveClient({ url: node.base, token: 'fry_wrong' });
+    const client = makeLiveClient({ url: live.node.base, token: 'fry_wrong' });
     const closed = await client.next('close');
     expect(closed).toMatchObject({ code: 4001, reconnectInMs: undefined });
     expect(client.state.status).toBe('closed');

@@ -5,6 +5,7 @@
  * server: it runs wherever a WebSocket does (Node 24's global one, a browser's, or `ws`).
  */
 import { backoffDelay, type BackoffOptions } from './backoff.ts';
+import { systemClock, type Clock, type TimerHandle } from './clock.ts';
 import { makeEmitter, type Listener } from './emitter.ts';
 import type {
   Established,
@@ -27,8 +28,11 @@ export interface WebSocketLike {
 export type WebSocketFactory = (url: string, protocols: string[]) => WebSocketLike;
 
 export interface LiveClientOptions {
-  /** `ws(s)://host:port/api/v1/live`; an `http(s)://` base URL works too. */
-  url: string;
+  /**
+   * `ws(s)://host:port/api/v1/live`; an `http(s)://` base URL works too. A function is asked
+   * again before every connect (the SDK moves to another node when one dies).
+   */
+  url: string | (() => string);
   /** API key or access token; a function is asked again before every connect (refresh). */
   token: string | (() => string | Promise<string>);
   /** Subscribed whenever the session is new (first connect, or after it expired). */
@@ -39,6 +43,8 @@ export interface LiveClientOptions {
   reconnect?: BackoffOptions;
   /** Randomness for the jitter (tests pass a fixed one). */
   random?: () => number;
+  /** Timers (reconnect, acks, request timeouts); tests pass a fake clock. */
+  clock?: Clock;
   connect?: WebSocketFactory;
   /** Acks are sent at most this often. Default 200 ms. */
   ackDelayMs?: number;
@@ -81,7 +87,7 @@ const fatalCodes = new Set([1008, 4001]);
 interface Pending {
   resolve(message: WireMessage): void;
   reject(error: Error): void;
-  timer: ReturnType<typeof setTimeout>;
+  timer: TimerHandle;
 }
 
 /** Resolves on the next connection_established; rejects when the client closes for good. */
@@ -112,6 +118,7 @@ export type LiveClient = ReturnType<typeof makeLiveClient>;
 export function makeLiveClient(options: LiveClientOptions) {
   const emitter = makeEmitter<LiveClientEvents>();
   const connectSocket = options.connect ?? defaultFactory;
+  const clock = options.clock ?? systemClock;
   const state: LiveState = {
     status: 'connecting',
     sessionToken: options.sessionToken,
@@ -123,15 +130,18 @@ export function makeLiveClient(options: LiveClientOptions) {
   const pending = new Map<string, Pending>();
   let socket: WebSocketLike | undefined;
   let nextId = 0;
-  let ackTimer: ReturnType<typeof setTimeout> | undefined;
+  let ackTimer: TimerHandle;
   let ackedSent = state.lastOffset;
-  let reconnectTimer: ReturnType<typeof setTimeout> | undefined;
+  let reconnectTimer: TimerHandle;
   let ready = newReady();
 
   async function connect(): Promise<void> {
     const token = typeof options.token === 'function' ? await options.token() : options.token;
     if (state.status === 'closed') return;
-    const ws = connectSocket(liveUrl(options.url, state), ['ferry.v1', `bearer.${token}`]);
+    const base = typeof options.url === 'function' ? options.url() : options.url;
+    // No credential (anonymous loopback access): offer none rather than an empty one.
+    const protocols = token === '' ? ['ferry.v1'] : ['ferry.v1', `bearer.${token}`];
+    const ws = connectSocket(liveUrl(base, state), protocols);
     socket = ws;
     ws.addEventListener('message', (event: { data: unknown }) => {
       if (socket === ws)
@@ -161,7 +171,7 @@ export function makeLiveClient(options: LiveClientOptions) {
       const waiter = pending.get(String(message.id));
       pending.delete(String(message.id));
       if (waiter) {
-        clearTimeout(waiter.timer);
+        clock.clearTimeout(waiter.timer);
         if (message.type === 'error')
           waiter.reject(new LiveRequestError(message.payload as ServerNotice));
         else waiter.resolve(message);
@@ -228,7 +238,7 @@ export function makeLiveClient(options: LiveClientOptions) {
     if (offset <= state.lastOffset) return;
     state.lastOffset = offset;
     emitter.emit('event', { offset, ...(message.payload as Omit<LiveEvent, 'offset'>) });
-    ackTimer ??= setTimeout(sendAck, options.ackDelayMs ?? 200);
+    ackTimer ??= clock.setTimeout(sendAck, options.ackDelayMs ?? 200);
   }
 
   function sendAck(): void {
@@ -240,10 +250,10 @@ export function makeLiveClient(options: LiveClientOptions) {
 
   function onClose(code: number, reason: string): void {
     socket = undefined;
-    clearTimeout(ackTimer);
+    clock.clearTimeout(ackTimer);
     ackTimer = undefined;
     for (const [id, waiter] of pending) {
-      clearTimeout(waiter.timer);
+      clock.clearTimeout(waiter.timer);
       waiter.reject(new Error(`connection closed (${code} ${reason}) before a reply`));
       pending.delete(id);
     }
@@ -260,7 +270,7 @@ export function makeLiveClient(options: LiveClientOptions) {
     if (state.established) ready = newReady();
     state.established = undefined;
     emitter.emit('close', { code, reason, reconnectInMs: delay });
-    reconnectTimer = setTimeout(start, delay);
+    reconnectTimer = clock.setTimeout(start, delay);
   }
 
   /** Sends a command and resolves with its reply (rejects with LiveRequestError on `error`). */
@@ -271,7 +281,7 @@ export function makeLiveClient(options: LiveClientOptions) {
     const id = `c${String(++nextId)}`;
     const { promise, resolve, reject } = Promise.withResolvers<WireMessage>();
     const timeoutMs = options.requestTimeoutMs ?? 30_000;
-    const timer = setTimeout(() => {
+    const timer = clock.setTimeout(() => {
       pending.delete(id);
       reject(new Error(`no reply to ${type} within ${String(timeoutMs)} ms`));
     }, timeoutMs);
@@ -302,8 +312,10 @@ export function makeLiveClient(options: LiveClientOptions) {
     /** Closes for good: no reconnect. */
     close(): void {
       state.status = 'closed';
-      clearTimeout(reconnectTimer);
+      clock.clearTimeout(reconnectTimer);
       sendAck();
+      clock.clearTimeout(ackTimer);
+      ackTimer = undefined;
       socket?.close(1000, 'client closed');
     },
   };

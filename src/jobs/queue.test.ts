@@ -39,7 +39,7 @@ describe.each(storeKinds)('jobs on %s', (kind) => {
       },
     });
     const { ferry, env } = await startFerry([echo]);
-    const done = ferry.bus.next('job:completed');
+    const done = ferry.bus.next('job:completed', (e) => e.name === 'test.echo');
     const id = await ferry.jobs.send(echo, { n: 21 });
     expect(await done).toEqual({ name: 'test.echo', id, output: { doubled: 42 } });
     expect(seen).toEqual([21]);
@@ -59,8 +59,11 @@ describe.each(storeKinds)('jobs on %s', (kind) => {
     });
     const { ferry, env } = await startFerry([flaky]);
     const failures: string[] = [];
-    ferry.bus.on('job:failed', (e) => failures.push(e.error));
-    const done = ferry.bus.next('job:completed');
+    ferry.bus.on('job:failed', (e) => {
+      if (e.name === 'test.flaky') failures.push(e.error);
+    });
+    // Ferry's own jobs (drains, sweeps) complete meanwhile: wait for this one.
+    const done = ferry.bus.next('job:completed', (e) => e.name === 'test.flaky');
     await ferry.jobs.send(flaky, {});
     await done;
     expect(failures).toEqual(['attempt 1 failed', 'attempt 2 failed']);

@@ -7,7 +7,7 @@ import type { JobResult, PgBoss, SendOptions } from 'pg-boss';
 import type { Config } from '../config/index.ts';
 import type { Store } from '../db/index.ts';
 import { FerryError } from '../errors/index.ts';
-import type { Bus, FerryEvents } from '../live/bus.ts';
+import type { Bus, FerryEvents } from '../bus/bus.ts';
 import { makeBoss } from './backend.ts';
 import type { JobDefinition } from './registry.ts';
 
