@@ -8,12 +8,13 @@ import { makeNameFilter, scanSource } from '../intake/index.ts';
 import { makeLocalStorage } from '../storage/index.ts';
 import {
   checksumAlgorithms,
+  conflictPolicies,
   copyFile,
   type ChecksumAlgorithm,
   type ConflictPolicy,
 } from '../transfers/index.ts';
 
-const conflicts: readonly ConflictPolicy[] = ['fail', 'skip_if_identical', 'overwrite', 'rename'];
+const conflicts: readonly ConflictPolicy[] = conflictPolicies;
 
 export interface CpOptions {
   move: boolean;

@@ -1,12 +1,14 @@
 #!/usr/bin/env node
-/** The `ferry` command: start, migrate, config print, version, cp, watch, transfers. */
+/** The `ferry` command: start, migrate, config print, version, cp, watch, transfers, jobs, cluster. */
 import { parseArgs } from 'node:util';
 import { makeFerry, makeLogger, version } from '../app/index.ts';
 import { loadConfig, maskedConfig, type Config } from '../config/index.ts';
 import { migrate, openStore } from '../db/index.ts';
 import { errorCodes, FerryError, isFerryError, isStoreUnavailable } from '../errors/index.ts';
 import { runCp } from './cp.ts';
+import { runMhl } from './mhl.ts';
 import { printConfig } from './print-config.ts';
+import { runJobs } from './jobs.ts';
 import { runRemote } from './remote.ts';
 import { createAdmin } from './users.ts';
 
@@ -22,9 +24,14 @@ Usage:
   ferry watch add <src-folder> <dst-folder> [--settle SECONDS] [--once] [--move] [--algo A]
   ferry watch ls | pause <id> | resume <id> | rm <id>
   ferry transfers ls [--status S] | show <id>
+  ferry jobs submit <src> <dst> [--zone Z]... [--key K] [--wait] [--timeout S] [--move]
+  ferry jobs ls [--status S] | show <id> | wait <id> [--timeout S] | cancel <id>
+  ferry cluster nodes | zones | ping
+  ferry mhl create <folder> [--hash md5|sha1|xxh64|xxh3|xxh128 ...] | verify <folder> | info <folder>
 
-  cp runs in this process (no server). watch and transfers talk to a running server:
-  --server URL (or FERRY_SERVER, default http://127.0.0.1:8000), --api-key KEY (or FERRY_API_KEY).
+  cp and mhl run in this process (no server). watch, transfers, jobs and cluster talk to running
+  servers: --server URL[,URL…] (or FERRY_SERVER, default http://127.0.0.1:8000), --api-key KEY
+  (or FERRY_API_KEY); jobs and cluster use the client SDK (docs/sdk.md).
 
 Configuration: defaults → ferry.config.{yaml,json} → FERRY_* env → flags (docs/configuration.md).`;
 
@@ -48,6 +55,11 @@ const options = {
   status: { type: 'string' },
   server: { type: 'string' },
   'api-key': { type: 'string' },
+  hash: { type: 'string', multiple: true },
+  zone: { type: 'string', multiple: true },
+  key: { type: 'string' },
+  wait: { type: 'boolean' },
+  timeout: { type: 'string' },
 } as const;
 
 async function main(argv: string[]): Promise<number> {
@@ -97,6 +109,30 @@ async function main(argv: string[]): Promise<number> {
         out: process.stderr,
       });
     }
+    case 'mhl': {
+      const code = await runMhl(sub, positionals[2], {
+        hashes: values.hash ?? [],
+        json: values.json === true,
+        out: (line) => {
+          console.log(line);
+        },
+      });
+      if (code !== 2) return code;
+      break;
+    }
+    case 'jobs':
+    case 'cluster':
+      return runJobs(command, sub, positionals.slice(2), {
+        server: values.server,
+        apiKey: values['api-key'],
+        json: values.json === true,
+        status: values.status,
+        zones: values.zone ?? [],
+        key: values.key,
+        wait: values.wait === true,
+        timeout: values.timeout,
+        move: values.move === true,
+      });
     case 'watch':
     case 'transfers':
       return runRemote(command, sub, positionals.slice(2), {

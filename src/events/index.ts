@@ -16,3 +16,4 @@ export {
   maxPayloadBytes,
   maxDepth,
 } from './normalize.ts';
+export { EventIn, EventBatch, toNewEvent, checkEventBatch, type EventClient } from './schema.ts';

@@ -3,11 +3,12 @@
  * (the double goes through the constructor, like every other dependency).
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { newEvent } from '../../test/helpers/events.ts';
 import { storeKinds, testEnv, type TestEnv } from '../../test/helpers/stores.ts';
 import { migrate, openStore, type Db, type Queryable, type Store } from '../db/index.ts';
 import { makeJobs, type Jobs } from '../jobs/index.ts';
-import { makeBus, type FerryEvents } from '../live/bus.ts';
-import { makeEvents, type NewEvent } from './index.ts';
+import { makeBus, type FerryEvents } from '../bus/bus.ts';
+import { makeEvents } from './index.ts';
 
 const quiet = { warn: () => undefined, error: () => undefined };
 
@@ -37,21 +38,7 @@ function flaky(db: Db, pattern: RegExp) {
   return { db: wrapped, state };
 }
 
-function event(name: string): NewEvent {
-  return {
-    user_id: null,
-    event_name: name,
-    event_type: 'test',
-    source: null,
-    session_id: null,
-    payload: { duration: ' 3 ' },
-    user_properties: null,
-    ip_address: null,
-    user_agent: null,
-    event_timestamp: null,
-    message_id: null,
-  };
-}
+const event = newEvent;
 
 describe.each(storeKinds)('event processing on %s', (kind) => {
   let env: TestEnv;
@@ -108,7 +95,7 @@ describe.each(storeKinds)('event processing on %s', (kind) => {
     expect(rows[0]).toMatchObject({
       processed: true,
       status: 'processed',
-      properties: { normalized: { duration: 3 } },
+      properties: { duration: 3 },
     });
   });
 

@@ -8,9 +8,16 @@ import { randomUUID } from 'node:crypto';
 import type { Db, Queryable } from '../db/index.ts';
 import { isStoreUnavailable } from '../errors/index.ts';
 import { defineJob, type JobContext, type JobDefinition, type Jobs } from '../jobs/index.ts';
-import type { Bus, FerryEvents } from '../live/bus.ts';
+import type { Bus, FerryEvents } from '../bus/bus.ts';
+import { makeGroupCommit } from './group-commit.ts';
 import { normalizedProperties, validationError } from './normalize.ts';
-import { insertEvents, knownMessageIds, recordMessageIds, type NewEvent } from './store.ts';
+import {
+  insertEvents,
+  insertEventsOfSubmits,
+  knownMessageIds,
+  recordMessageIds,
+  type NewEvent,
+} from './store.ts';
 
 /** What one submit produced, per input position. */
 export interface Accepted {
@@ -38,11 +45,15 @@ const drainBatch = 500;
 const drainKey = 'events';
 /** How long a wake-up this node sent is trusted to be still waiting. */
 const wakeReuseMs = 500;
+/** Single submits committed together at most (one INSERT of this many rows). */
+const groupMax = 1000;
 
 export function makeEvents(deps: EventsDeps) {
   const { db, bus, now, log } = deps;
   let jobs: Jobs | undefined;
   let wokenUntil = 0;
+  // Concurrent single submits without a message id share one transaction: see acceptSingles.
+  const singles = makeGroupCommit(acceptSingles, groupMax);
 
   const drainJob = defineJob<object>({
     name: 'events.process',
@@ -158,6 +169,11 @@ export function makeEvents(deps: EventsDeps) {
    * A wake that fails leaves the events `enqueued`; the sweeper wakes the drain within a minute.
    */
   async function submit(userId: number | null, inputs: readonly NewEvent[]): Promise<Accepted> {
+    const [only] = inputs;
+    if (inputs.length === 1 && only && !only.message_id) {
+      // Group-committed: the wake-up was sent (or its failure recorded) by the group's flush.
+      return singles.add({ userId, event: only });
+    }
     let accepted: Accepted | undefined;
     for (let attempt = 0; !accepted; attempt++) {
       try {
@@ -167,14 +183,43 @@ export function makeEvents(deps: EventsDeps) {
       }
     }
     if (accepted.status === 'duplicate') return accepted;
-    if (!jobs) return { ...accepted, status: 'stored' };
+    return (await wakeAfterCommit()) ? accepted : { ...accepted, status: 'stored' };
+  }
+
+  /** Wakes the drain after a commit; false when it could not (the sweeper will). */
+  async function wakeAfterCommit(): Promise<boolean> {
+    if (!jobs) return false;
     try {
       await wake(jobs);
-      return accepted;
+      return true;
     } catch (error) {
       log.warn({ err: error }, 'events stored but the drain job was not woken; the sweeper will');
-      return { ...accepted, status: 'stored' };
+      return false;
     }
+  }
+
+  /**
+   * Group commit of single submits: one INSERT and one commit for all of them, then one wake-up
+   * and one live message per user (not one per submit). Each keeps its own task id.
+   */
+  async function acceptSingles(
+    items: readonly { userId: number | null; event: NewEvent }[],
+  ): Promise<Accepted[]> {
+    const rows = items.map((i) => ({ event: i.event, taskId: randomUUID() }));
+    const ids = await db.transaction((tx) => insertEventsOfSubmits(tx, rows));
+    const byUser = new Map<number | null, number[]>();
+    items.forEach((item, k) => {
+      const list = byUser.get(item.userId) ?? [];
+      list.push(ids[k] ?? 0);
+      byUser.set(item.userId, list);
+    });
+    for (const [userId, userIds] of byUser) {
+      const taskId =
+        userIds.length === 1 ? (rows[ids.indexOf(userIds[0] ?? 0)]?.taskId ?? null) : null;
+      bus.emit('event:accepted', { ids: userIds, userId, taskId });
+    }
+    const status = (await wakeAfterCommit()) ? 'enqueued' : 'stored';
+    return rows.map((r, k) => ({ ids: [ids[k] ?? 0], taskId: r.taskId, status }));
   }
 
   async function accept(userId: number | null, inputs: readonly NewEvent[]): Promise<Accepted> {

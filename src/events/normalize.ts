@@ -3,6 +3,8 @@
  * (never retried); normalization is deterministic given the clock.
  */
 
+import { inspectJson } from '../db/index.ts';
+
 /** Largest accepted payload, serialized. */
 export const maxPayloadBytes = 1024 * 1024;
 /** Deepest accepted nesting of objects and arrays. */
@@ -41,12 +43,9 @@ export function validationError(event: EventFields): string | undefined {
   return undefined;
 }
 
-/** Nesting depth: a scalar is 0, `{}` or `[]` is 1, `{a: {}}` is 2. */
+/** Nesting depth: a scalar is 0, `{}` or `[]` is 1, `{a: {}}` is 2 (one iterative walk). */
 export function depth(value: unknown): number {
-  if (typeof value !== 'object' || value === null) return 0;
-  let deepest = 0;
-  for (const child of Object.values(value)) deepest = Math.max(deepest, depth(child));
-  return 1 + deepest;
+  return inspectJson(value, '', Number.MAX_SAFE_INTEGER).depth;
 }
 
 /** Strings trimmed everywhere; known numeric fields converted when they hold a number. */
@@ -70,32 +69,30 @@ export function normalizeValue(value: unknown, key?: string): unknown {
   return value;
 }
 
-/** The `properties` a processed event gets: original, normalized, when, and the client's own. */
+/** Keys of `properties` Ferry sets itself; a payload key with one of these names is shadowed. */
+export const reservedPropertyKeys = ['original', 'normalized_at', 'user_properties'] as const;
+
+/**
+ * The `properties` a processed event gets, in the compatible service's shape: the normalized
+ * payload's fields at the top level, the untouched payload under `original`, when it was
+ * normalized, and the client's own `properties` under `user_properties`. Ferry's own keys win
+ * over payload keys of the same name (`reservedPropertyKeys`); the payload's value stays
+ * readable, as sent, under `original`, so nothing is lost.
+ */
 export function normalizedProperties(
   payload: object,
   userProperties: unknown,
   now: Date,
 ): Record<string, unknown> {
   return {
+    ...(normalizeValue(payload) as Record<string, unknown>),
     original: payload,
-    normalized: normalizeValue(payload),
     normalized_at: now.toISOString(),
     user_properties: userProperties ?? {},
   };
 }
 
-// NUL, and UTF-16 surrogates without their pair: JSON allows them, PostgreSQL text and jsonb do not.
-// eslint-disable-next-line no-control-regex -- matching NUL is the point
-const unstorable = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
-
 /** The path (e.g. `payload.a.0`) of the first string PostgreSQL cannot store, if any. */
 export function unstorableText(value: unknown, path: string): string | undefined {
-  if (typeof value === 'string') return unstorable.test(value) ? path : undefined;
-  if (typeof value !== 'object' || value === null) return undefined;
-  for (const [key, child] of Object.entries(value)) {
-    if (unstorable.test(key)) return `${path}.${key}`;
-    const found = unstorableText(child, `${path}.${key}`);
-    if (found) return found;
-  }
-  return undefined;
+  return inspectJson(value, path, Number.MAX_SAFE_INTEGER).unstorable;
 }

@@ -40,15 +40,29 @@ export async function insertEvents(
   events: readonly NewEvent[],
   taskId: string,
 ): Promise<number[]> {
+  return insertEventsOfSubmits(
+    tx,
+    events.map((event) => ({ event, taskId })),
+  );
+}
+
+/**
+ * Inserts the events of several submits (each its own `task_id`) in one statement, as group
+ * commit does; returns their ids in input order.
+ */
+export async function insertEventsOfSubmits(
+  tx: Queryable,
+  items: readonly { event: NewEvent; taskId: string }[],
+): Promise<number[]> {
   const { rows } = await tx.query<{ id: number }>(
     `INSERT INTO ferry.events (user_id, event_name, event_type, source, session_id, payload, user_properties,
        ip_address, user_agent, event_timestamp, message_id, task_id)
      SELECT (e->>'user_id')::int, e->>'event_name', e->>'event_type', e->>'source', e->>'session_id',
        COALESCE(e->'payload', '{}'::jsonb), e->'user_properties', e->>'ip_address', e->>'user_agent',
-       COALESCE((e->>'event_timestamp')::timestamptz, now()), e->>'message_id', $2::uuid
+       COALESCE((e->>'event_timestamp')::timestamptz, now()), e->>'message_id', (e->>'task_id')::uuid
      FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS x(e, ord) ORDER BY ord
      RETURNING id::int AS id`,
-    [JSON.stringify(events), taskId],
+    [JSON.stringify(items.map((i) => ({ ...i.event, task_id: i.taskId })))],
   );
   // Ids come from one sequence in insertion order, so ascending = input order.
   return rows.map((r) => r.id).sort((a, b) => a - b);

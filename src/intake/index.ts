@@ -11,15 +11,3 @@ export {
   parseVersion,
 } from './versions.ts';
 export type { Version, VersionGroup } from './versions.ts';
-export {
-  appendLedger,
-  claimFile,
-  claimStatus,
-  fileHistory,
-  filesInStatus,
-  latestStatus,
-  ledgerMarks,
-  releaseClaim,
-  toLedgerRow,
-} from './claims.ts';
-export type { Claim, ClaimKey, LedgerEntry, LedgerRow } from './claims.ts';

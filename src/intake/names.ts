@@ -2,17 +2,9 @@
  * Which names intake takes: temp/partial names are ignored (a writer is still busy with them),
  * include/exclude globs narrow the rest. Shared by watch profiles and pipelines.
  */
+import { defaultTempPatterns } from '../config/pipeline-schema.ts';
 
-/** Names writers use while a file is incomplete; watch profiles and pipelines share them. */
-export const defaultTempPatterns: readonly string[] = [
-  '.*',
-  '~$*',
-  '*.part',
-  '*.partial',
-  '*.tmp',
-  '*.crdownload',
-  '*.download',
-];
+export { defaultTempPatterns };
 
 /**
  * Compiles a glob to a RegExp: `*` and `?` stay inside one path segment, `**` crosses segments,

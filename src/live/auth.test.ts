@@ -4,42 +4,26 @@
  * authorized per topic — users see their own objects, admins everything, `pipeline:*` and
  * `jobs:*` are for admins.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
-  makeFakeClock,
-  makeFakeTimers,
   openLive,
   signUp,
-  startLiveNode,
-  type LiveNode,
+  useLiveNode,
   type Msg,
   type TestSocket,
 } from '../../test/helpers/live.ts';
-import { storeKinds, testEnv, type TestEnv } from '../../test/helpers/stores.ts';
+import { storeKinds } from '../../test/helpers/stores.ts';
 
 describe.each(storeKinds)('live channel authentication and topics on %s', (kind) => {
-  let env: TestEnv;
-  let node: LiveNode;
-  let adminKey: string;
-  const clock = makeFakeClock();
-  const timers = makeFakeTimers();
-
-  beforeAll(async () => {
-    env = await testEnv(kind);
-    node = await startLiveNode(env, clock, timers);
-    adminKey = node.adminKey ?? '';
-  });
-  afterAll(async () => {
-    await node.ferry.stop();
-    await env.cleanup();
-  });
+  const live = useLiveNode(kind);
+  const { clock } = live;
 
   it.each([
     ['an Authorization header', 'header', '/api/v1/live'],
     ['a bearer subprotocol', 'protocol', '/api/v1/live'],
     ['the token query parameter', 'query', '/ws'],
   ] as const)('accepts credentials in %s (%s, %s)', async (_, via, path) => {
-    const socket = openLive(node.base, { token: adminKey, via }, path);
+    const socket = openLive(live.node.base, { token: live.adminKey, via }, path);
     const { payload } = await socket.established();
     expect(payload.session_token).toMatch(/^fls_/);
     if (via === 'protocol') expect(socket.ws.protocol).toBe('ferry.v1');
@@ -51,7 +35,7 @@ describe.each(storeKinds)('live channel authentication and topics on %s', (kind)
     ['a malformed token', 'not.a.jwt', /unknown, expired or revoked/],
     ['no credentials', undefined, /no credentials were sent/],
   ])('closes with 4001 for %s', async (_, token, reason) => {
-    const socket = openLive(node.base, token === undefined ? {} : { token });
+    const socket = openLive(live.node.base, token === undefined ? {} : { token });
     const closed = await socket.closed;
     expect(closed.code).toBe(4001);
     expect(closed.reason).toMatch(/^FERRY_ERR_UNAUTHENTICATED: /);
@@ -60,12 +44,12 @@ describe.each(storeKinds)('live channel authentication and topics on %s', (kind)
   });
 
   it('closes with 4001 for an expired access token', async () => {
-    const { token } = await signUp(node.app, 'late@example.com');
-    const fresh = openLive(node.base, { token });
+    const { token } = await signUp(live.node.app, 'late@example.com');
+    const fresh = openLive(live.node.base, { token });
     await fresh.established();
     await fresh.close();
-    clock.advance((env.config.auth.access_token_ttl_seconds + 1) * 1000);
-    const late = openLive(node.base, { token, via: 'query' });
+    clock.advance((live.env.config.auth.access_token_ttl_seconds + 1) * 1000);
+    const late = openLive(live.node.base, { token, via: 'query' });
     const closed = await late.closed;
     expect(closed).toEqual({
       code: 4001,
@@ -75,7 +59,7 @@ describe.each(storeKinds)('live channel authentication and topics on %s', (kind)
 
   /** Emits a marker and waits for it: every message emitted before it has been delivered. */
   async function settle(sockets: TestSocket[], marker: string): Promise<void> {
-    node.ferry.bus.emit('system:notice', { level: 'info', message: marker });
+    live.node.ferry.bus.emit('system:notice', { level: 'info', message: marker });
     for (const socket of sockets) {
       await socket.next(
         'event',
@@ -90,10 +74,10 @@ describe.each(storeKinds)('live channel authentication and topics on %s', (kind)
       .map((m) => ({ topic: m.payload.topic, data: m.payload.data }));
 
   it('authorizes topics: users see their own objects, admins all; pipeline and jobs are admin-only', async () => {
-    const ada = await signUp(node.app, 'ada@example.com');
-    const bob = await signUp(node.app, 'bob@example.com');
-    const user = openLive(node.base, { token: ada.token });
-    const admin = openLive(node.base, { token: adminKey });
+    const ada = await signUp(live.node.app, 'ada@example.com');
+    const bob = await signUp(live.node.app, 'bob@example.com');
+    const user = openLive(live.node.base, { token: ada.token });
+    const admin = openLive(live.node.base, { token: live.adminKey });
     await Promise.all([user.established(), admin.established()]);
 
     const subscribed = await user.request('subscribe', {
@@ -103,7 +87,7 @@ describe.each(storeKinds)('live channel authentication and topics on %s', (kind)
         'events',
         'system',
         'pipeline:nightly',
-        'jobs:j1',
+        'queue:j1',
         'bogus',
         'watch:',
       ],
@@ -116,7 +100,7 @@ describe.each(storeKinds)('live channel authentication and topics on %s', (kind)
         detail: expect.stringMatching(/admins only/),
       },
       {
-        topic: 'jobs:j1',
+        topic: 'queue:j1',
         code: 'FERRY_ERR_LIVE_TOPIC_FORBIDDEN',
         detail: expect.stringMatching(/admins only/),
       },
@@ -124,7 +108,7 @@ describe.each(storeKinds)('live channel authentication and topics on %s', (kind)
       { topic: 'watch:', code: 'FERRY_ERR_LIVE_TOPIC_UNKNOWN', detail: 'Unknown topic watch:' },
     ]);
     const adminSubscribed = await admin.request('subscribe', {
-      topics: ['transfer:*', 'events', 'system', 'pipeline:nightly', 'jobs:*'],
+      topics: ['transfer:*', 'events', 'system', 'pipeline:nightly', 'queue:*'],
     });
     expect(adminSubscribed.payload.refused).toEqual([]);
 
@@ -138,13 +122,23 @@ describe.each(storeKinds)('live channel authentication and topics on %s', (kind)
       bytesPerSecond: 1,
       etaSeconds: 1,
     });
-    node.ferry.bus.emit('transfer:progress', progress(800, ada.userId));
-    node.ferry.bus.emit('transfer:progress', progress(900, bob.userId)); // Bob's, named by Ada
-    node.ferry.bus.emit('transfer:progress', progress(901, null)); // nobody's: admins only
-    node.ferry.bus.emit('event:processed', { id: 1, userId: ada.userId, ok: true, error: null });
-    node.ferry.bus.emit('event:processed', { id: 2, userId: bob.userId, ok: true, error: null });
-    node.ferry.bus.emit('run:started', { pipeline: 'nightly', runId: 'r1' });
-    node.ferry.bus.emit('job:failed', { name: 'x', id: 'j1', error: 'boom', retryCount: 0 });
+    live.node.ferry.bus.emit('transfer:progress', progress(800, ada.userId));
+    live.node.ferry.bus.emit('transfer:progress', progress(900, bob.userId)); // Bob's, named by Ada
+    live.node.ferry.bus.emit('transfer:progress', progress(901, null)); // nobody's: admins only
+    live.node.ferry.bus.emit('event:processed', {
+      id: 1,
+      userId: ada.userId,
+      ok: true,
+      error: null,
+    });
+    live.node.ferry.bus.emit('event:processed', {
+      id: 2,
+      userId: bob.userId,
+      ok: true,
+      error: null,
+    });
+    live.node.ferry.bus.emit('run:started', { pipeline: 'nightly', runId: 'r1' });
+    live.node.ferry.bus.emit('job:failed', { name: 'x', id: 'j1', error: 'boom', retryCount: 0 });
     await settle([user, admin], 'marker-1');
 
     expect(dataOf(user)).toEqual([
@@ -153,23 +147,23 @@ describe.each(storeKinds)('live channel authentication and topics on %s', (kind)
     ]);
     // Only this test's jobs: the node's own jobs may complete meanwhile.
     const topics = dataOf(admin).map((d) => d.topic as string);
-    expect(topics.filter((t) => !t.startsWith('jobs:') || t === 'jobs:j1')).toEqual([
+    expect(topics.filter((t) => !t.startsWith('queue:') || t === 'queue:j1')).toEqual([
       'transfer:800',
       'transfer:900',
       'transfer:901',
       'events',
       'events',
       'pipeline:nightly',
-      'jobs:j1',
+      'queue:j1',
     ]);
     await Promise.all([user.close(), admin.close()]);
   });
 
   it('delivers a message on two subscribed topics once', async () => {
-    const admin = openLive(node.base, { token: adminKey });
+    const admin = openLive(live.node.base, { token: live.adminKey });
     await admin.established();
     await admin.request('subscribe', { topics: ['transfer:7', 'watch:7', 'system'] });
-    node.ferry.bus.emit('transfer:status', {
+    live.node.ferry.bus.emit('transfer:status', {
       transferId: 7,
       ownerId: null,
       status: 'paused',

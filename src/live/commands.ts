@@ -4,7 +4,7 @@
  * memory changes, so a reply the client saw is never lost by a restart.
  */
 import type { ErrorCode } from '../errors/index.ts';
-import { FerryError } from '../errors/index.ts';
+import { errorBody, FerryError } from '../errors/index.ts';
 import type { Fanout } from './fanout.ts';
 import { frame, type Command, type MessageId } from './protocol.ts';
 import {
@@ -56,7 +56,7 @@ const json = (value: unknown) => JSON.stringify(value);
 function failure(code: ErrorCode, params: Record<string, unknown>): Outcome {
   return {
     type: 'error',
-    payload: json({ code, detail: new FerryError(code, params).message }),
+    payload: json(errorBody(new FerryError(code, params))),
   };
 }
 
@@ -243,5 +243,5 @@ function apply(deps: CommandDeps, session: LiveSession, outcome: Outcome, entrie
 
 /** The `error` frame for a command that failed for a reason of the server's (store down). */
 export function serverErrorFrame(code: ErrorCode, id: MessageId): string {
-  return frame('error', { code, detail: new FerryError(code, { requestId: 'live' }).message }, id);
+  return frame('error', errorBody(new FerryError(code, { requestId: 'live' })), id);
 }

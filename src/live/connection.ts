@@ -3,7 +3,7 @@
  * the bounded send buffer, and the heartbeat. What the messages mean is the hub's business.
  */
 import type { WebSocket } from 'ws';
-import { FerryError, type ErrorCode } from '../errors/index.ts';
+import { errorBody, FerryError, type ErrorCode } from '../errors/index.ts';
 import { closeCodes, frame, type MessageId } from './protocol.ts';
 import type { SessionLink } from './session.ts';
 
@@ -104,7 +104,7 @@ export function makeConnection(deps: ConnectionDeps): Connection {
     id: MessageId,
     strikes: number,
   ) {
-    send(frame('error', { code, detail: new FerryError(code, params).message }, id));
+    send(frame('error', errorBody(new FerryError(code, params)), id));
     if (strikes >= limits.abuseLimit) {
       close(closeCodes.policy, closeReason('FERRY_ERR_LIVE_ABUSE', { count: strikes }));
     }

@@ -8,8 +8,8 @@ import type { Principal } from '../auth/index.ts';
 import type { Config } from '../config/index.ts';
 import type { Db } from '../db/index.ts';
 import { attachSession, type Attachment } from './attach.ts';
-import type { Bus, FerryEvents } from './bus.ts';
-import type { LiveClock } from './clock.ts';
+import type { Bus, FerryEvents } from '../bus/bus.ts';
+import type { Clock } from '../clock/clock.ts';
 import { runCommand, serverErrorFrame, type CommandDeps } from './commands.ts';
 import { closeReason, makeConnection, type Connection, type LiveSocket } from './connection.ts';
 import { makeFanout } from './fanout.ts';
@@ -25,7 +25,7 @@ export interface HubDeps {
   bus: Bus<FerryEvents>;
   nodeId: string;
   config: Config['live'];
-  clock: LiveClock;
+  clock: Pick<Clock, 'now' | 'every'>;
   log: {
     warn(obj: object, msg: string): void;
     error(obj: object, msg: string): void;

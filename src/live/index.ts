@@ -4,13 +4,11 @@
  */
 import type { Config } from '../config/index.ts';
 import type { Db } from '../db/index.ts';
-import type { Bus, FerryEvents } from './bus.ts';
-import { makeLiveClock, type Every } from './clock.ts';
+import type { Bus, FerryEvents } from '../bus/bus.ts';
+import { makeClock, type Every } from '../clock/clock.ts';
 import { makeHub, type LiveHub } from './hub.ts';
 import { makePublisher, type Publisher } from './publisher.ts';
 
-export { makeBus, type Bus, type FerryEvents } from './bus.ts';
-export { makeLiveClock, systemEvery, type Every, type LiveClock } from './clock.ts';
 export { makeHub, type ConnectInfo, type HubStats, type LiveHub } from './hub.ts';
 export { makePublisher, type Publisher } from './publisher.ts';
 export { closeCodes, commandSchemas, type CommandType } from './protocol.ts';
@@ -44,7 +42,7 @@ export interface Live {
 
 /** Makes the live channel for one node; nothing runs until start(). */
 export function makeLive(deps: LiveDeps): Live {
-  const clock = makeLiveClock(deps.now, deps.every);
+  const clock = makeClock(deps.now, { every: deps.every });
   const publisher = makePublisher({
     db: deps.db,
     bus: deps.bus,

@@ -5,16 +5,9 @@
  * gets a bounded number of connections (4029).
  */
 import type { Socket } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  makeFakeClock,
-  makeFakeTimers,
-  openLive,
-  signUp,
-  startLiveNode,
-  type LiveNode,
-} from '../../test/helpers/live.ts';
-import { storeKinds, testEnv, type TestEnv } from '../../test/helpers/stores.ts';
+import { describe, expect, it } from 'vitest';
+import { openLive, signUp, useLiveNode } from '../../test/helpers/live.ts';
+import { storeKinds } from '../../test/helpers/stores.ts';
 
 const limits = {
   FERRY_LIVE_MAX_MESSAGE_BYTES: '1024',
@@ -26,24 +19,11 @@ const limits = {
 };
 
 describe.each(storeKinds)('live channel limits on %s', (kind) => {
-  let env: TestEnv;
-  let node: LiveNode;
-  let adminKey: string;
-  const clock = makeFakeClock();
-  const timers = makeFakeTimers();
-
-  beforeAll(async () => {
-    env = await testEnv(kind, limits);
-    node = await startLiveNode(env, clock, timers);
-    adminKey = node.adminKey ?? '';
-  });
-  afterAll(async () => {
-    await node.ferry.stop();
-    await env.cleanup();
-  });
+  const live = useLiveNode(kind, { env: limits });
+  const { clock, timers } = live;
 
   async function admin() {
-    const socket = openLive(node.base, { token: adminKey });
+    const socket = openLive(live.node.base, { token: live.adminKey });
     await socket.established();
     return socket;
   }
@@ -119,11 +99,11 @@ describe.each(storeKinds)('live channel limits on %s', (kind) => {
   it('drops a slow consumer (4008) and keeps its session for recovery', async () => {
     const socket = await admin();
     const established = socket.messages[0]?.payload ?? {};
-    await socket.request('subscribe', { topics: ['jobs:slow'] });
+    await socket.request('subscribe', { topics: ['queue:slow'] });
     // Stop reading: the kernel buffers fill, then the server's send buffer does.
     const raw = (socket.ws as unknown as { _socket: Socket })._socket;
     raw.pause();
-    const dropped = node.ferry.bus.next(
+    const dropped = live.node.ferry.bus.next(
       'live:disconnected',
       (e) => e.sessionId === established.session_id,
       60_000,
@@ -135,9 +115,9 @@ describe.each(storeKinds)('live channel limits on %s', (kind) => {
     const output = 'y'.repeat(16_000);
     for (let batch = 0; batch < 100 && !state.gone; batch++) {
       for (let i = 0; i < 50; i++) {
-        node.ferry.bus.emit('job:completed', { name: 'test', id: 'slow', output });
+        live.node.ferry.bus.emit('job:completed', { name: 'test', id: 'slow', output });
       }
-      await node.ferry.live.publisher.flushed();
+      await live.node.ferry.live.publisher.flushed();
       await new Promise((resolve) => setImmediate(resolve));
     }
     const event = await dropped;
@@ -146,23 +126,23 @@ describe.each(storeKinds)('live channel limits on %s', (kind) => {
     raw.resume();
     await socket.closed;
 
-    const again = openLive(node.base, {
-      token: adminKey,
+    const again = openLive(live.node.base, {
+      token: live.adminKey,
       sessionToken: established.session_token as string,
     });
     const resumed = (await again.established()).payload;
-    expect(resumed).toMatchObject({ session_recognized: true, subscriptions: ['jobs:slow'] });
+    expect(resumed).toMatchObject({ session_recognized: true, subscriptions: ['queue:slow'] });
     expect(resumed.missed_count).toBeGreaterThan(0);
     await again.close();
   });
 
   it('pings every heartbeat and closes a connection silent for the idle timeout (4002)', async () => {
-    const silent = openLive(node.base, { token: adminKey, ws: { autoPong: false } });
-    const lively = openLive(node.base, { token: adminKey });
+    const silent = openLive(live.node.base, { token: live.adminKey, ws: { autoPong: false } });
+    const lively = openLive(live.node.base, { token: live.adminKey });
     await silent.established();
     await lively.established();
     // Server side: the lively client's automatic pong must arrive before time moves again.
-    const serverSockets = [...node.app.websocketServer.clients];
+    const serverSockets = [...live.node.app.websocketServer.clients];
     const pongs = Promise.race(
       serverSockets.map(
         (ws) =>
@@ -195,20 +175,47 @@ describe.each(storeKinds)('live channel limits on %s', (kind) => {
   });
 
   it('limits connections per user (4029)', async () => {
-    const { token } = await signUp(node.app, 'many@example.com');
+    const { token } = await signUp(live.node.app, 'many@example.com');
     const open = [];
     for (let i = 0; i < 3; i++) {
-      const socket = openLive(node.base, { token });
+      const socket = openLive(live.node.base, { token });
       await socket.established();
       open.push(socket);
     }
-    const extra = openLive(node.base, { token });
+    const extra = openLive(live.node.base, { token });
     const refused = await extra.closed;
     expect(refused.code).toBe(4029);
     expect(refused.reason).toMatch(/^FERRY_ERR_LIVE_CONNECTION_LIMIT/);
     await open[0]?.close();
-    const replacement = openLive(node.base, { token });
+    const replacement = openLive(live.node.base, { token });
     await replacement.established();
     for (const socket of [...open.slice(1), replacement]) await socket.close();
+  });
+});
+
+describe.each(storeKinds)('live channel: deep and unstorable commands on %s', (kind) => {
+  // Default message size (a 15,000-level array fits in it); a small abuse limit.
+  const live = useLiveNode(kind, { env: { FERRY_LIVE_ABUSE_LIMIT: '3' } });
+
+  it('a set_context nested 15,000 levels deep is bad input counted towards abuse, never a retry', async () => {
+    const socket = openLive(live.node.base, { token: live.adminKey });
+    await socket.established();
+    const deep = '['.repeat(15_000) + ']'.repeat(15_000);
+    const setContext = (variables: string) =>
+      `{"type":"set_context","id":"c","payload":{"variables":{"a":${variables}}}}`;
+    socket.send(setContext(deep));
+    const first = await socket.next('error');
+    expect(first.payload.code).toBe('FERRY_ERR_LIVE_MALFORMED');
+    expect(first.payload.detail).toMatch(/nest/);
+    socket.send(setContext('"x\\u0000"'));
+    expect((await socket.next('error')).payload.code).toBe('FERRY_ERR_LIVE_INVALID_PAYLOAD');
+    expect((await socket.request('ping')).type).toBe('pong');
+    // The third refused message reaches the abuse limit: the connection closes (1008).
+    socket.send(setContext(deep));
+    const closed = await socket.closed;
+    expect(closed.code).toBe(1008);
+    expect(closed.reason).toMatch(/^FERRY_ERR_LIVE_ABUSE: 3 refused messages/);
+    const codes = socket.messages.filter((m) => m.type === 'error').map((m) => m.payload.code);
+    expect(codes).not.toContain('FERRY_ERR_STORE_UNAVAILABLE');
   });
 });

@@ -5,6 +5,7 @@
  */
 import Type, { type Static, type TSchema } from 'typebox';
 import Value from 'typebox/value';
+import { hardMaxDepth, inspectJson } from '../db/index.ts';
 
 /** Close codes the server uses; the reason text says more. */
 export const closeCodes = {
@@ -122,6 +123,17 @@ export function parseMessage(text: string): Parsed {
     };
   }
   const payload = data.payload ?? {};
+  // Before anything recursive (the schema check, the store's JSON): too deep or unstorable is bad input.
+  const shape = inspectJson(payload, 'payload');
+  if (shape.tooDeep) return malformed(`payload nests deeper than ${hardMaxDepth} levels`, id);
+  if (shape.unstorable) {
+    const reason = `${shape.unstorable} contains a NUL character or an unpaired surrogate`;
+    return {
+      ok: false,
+      problem: { code: 'FERRY_ERR_LIVE_INVALID_PAYLOAD', params: { type, reason } },
+      id,
+    };
+  }
   const schema = commandSchemas[type as CommandType];
   if (!Value.Check(schema, payload)) {
     const first = [...Value.Errors(schema, payload)][0];

@@ -4,7 +4,7 @@
  * other. Events are batched: while one transaction is writing, the next batch gathers.
  */
 import type { Db } from '../db/index.ts';
-import type { Bus, FerryEvents } from './bus.ts';
+import type { Bus, FerryEvents } from '../bus/bus.ts';
 import { liveChannel, type MessageNote } from './feed.ts';
 import {
   insertMessages,

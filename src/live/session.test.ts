@@ -3,41 +3,27 @@
  * address or user agent is accepted and flagged; ten reconnect cycles leave nothing behind but
  * the session's own state; another principal's token restores nothing.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   disconnect,
-  makeFakeClock,
-  makeFakeTimers,
-  makeObserver,
   openLive,
   signUp,
-  startLiveNode,
+  useLiveNode,
   type LiveNode,
   type OpenOptions,
 } from '../../test/helpers/live.ts';
-import { storeKinds, testEnv, type TestEnv } from '../../test/helpers/stores.ts';
+import { storeKinds } from '../../test/helpers/stores.ts';
 
 describe.each(storeKinds)('live sessions on %s', (kind) => {
-  let env: TestEnv;
-  let node: LiveNode;
-  let observer: Awaited<ReturnType<typeof makeObserver>>;
-  const clock = makeFakeClock();
-  const timers = makeFakeTimers();
-
-  beforeAll(async () => {
+  const live = useLiveNode(kind, {
     // Loopback is a trusted proxy here, so a test can present another client address.
-    env = await testEnv(kind, { FERRY_HTTP_TRUSTED_PROXIES: '127.0.0.1' });
-    node = await startLiveNode(env, clock, timers);
-    observer = await makeObserver(node, node.adminKey ?? '');
+    env: { FERRY_HTTP_TRUSTED_PROXIES: '127.0.0.1' },
+    observer: true,
   });
-  afterAll(async () => {
-    await observer.close();
-    await node.ferry.stop();
-    await env.cleanup();
-  });
+  const { clock, timers } = live;
 
   async function connect(options: OpenOptions) {
-    const socket = openLive(node.base, options);
+    const socket = openLive(live.node.base, options);
     const established = await socket.established();
     const payload = established.payload as {
       session_token: string;
@@ -48,7 +34,7 @@ describe.each(storeKinds)('live sessions on %s', (kind) => {
   }
 
   it('starts a session on first connect', async () => {
-    const { token } = await signUp(node.app, 'first@example.com');
+    const { token } = await signUp(live.node.app, 'first@example.com');
     const { socket, payload } = await connect({ token });
     expect(payload).toMatchObject({
       session_token: expect.stringMatching(/^fls_/),
@@ -66,7 +52,7 @@ describe.each(storeKinds)('live sessions on %s', (kind) => {
     ['within the memory window', 5_000, 'full'],
     ['after the memory window (from the store)', 90_000, 'partial'],
   ])('restores history and context identically %s', async (_, gap, recovered) => {
-    const { token } = await signUp(node.app, `restore-${gap}@example.com`);
+    const { token } = await signUp(live.node.app, `restore-${gap}@example.com`);
     const { socket, payload } = await connect({ token });
     await socket.request('subscribe', { topics: ['events', 'system'] });
     await socket.request('set_context', {
@@ -79,10 +65,10 @@ describe.each(storeKinds)('live sessions on %s', (kind) => {
     await socket.request('ping', { timestamp: 1 });
     const history = await socket.request('get_conversation_history');
     const context = await socket.request('get_session_context');
-    await disconnect(node, socket, payload.session_id);
+    await disconnect(live.node, socket, payload.session_id);
     clock.advance(gap);
     // The sweep drops the memory copy after the window (the restore below does not need it to).
-    await observer.touch();
+    await live.observer.touch();
     timers.fire();
 
     const again = await connect({ token, sessionToken: payload.session_token });
@@ -128,17 +114,17 @@ describe.each(storeKinds)('live sessions on %s', (kind) => {
   });
 
   it('accepts a reconnect from another address or user agent and flags it', async () => {
-    const { token } = await signUp(node.app, 'traveller@example.com');
+    const { token } = await signUp(live.node.app, 'traveller@example.com');
     const home = { 'user-agent': 'laptop/1', 'x-forwarded-for': '198.51.100.7' };
     const first = await connect({ token, headers: home });
     const sessionToken = first.payload.session_token;
     const id = first.payload.session_id;
     await first.socket.request('set_context', { variables: { where: 'home' } });
-    await disconnect(node, first.socket, id);
+    await disconnect(live.node, first.socket, id);
 
     const same = await connect({ token, sessionToken, headers: home });
     expect(same.payload).toMatchObject({ recovered: 'full', location_change_detected: false });
-    await disconnect(node, same.socket, id);
+    await disconnect(live.node, same.socket, id);
 
     const phone = await connect({
       token,
@@ -150,7 +136,7 @@ describe.each(storeKinds)('live sessions on %s', (kind) => {
       location_change_detected: true,
       security_checks_passed: true,
     });
-    await disconnect(node, phone.socket, id);
+    await disconnect(live.node, phone.socket, id);
 
     const elsewhere = await connect({
       token,
@@ -167,15 +153,15 @@ describe.each(storeKinds)('live sessions on %s', (kind) => {
   });
 
   it('keeps state consistent over 10 reconnect cycles with nothing left behind', async () => {
-    const { token, userId } = await signUp(node.app, 'cycles@example.com');
+    const { token, userId } = await signUp(live.node.app, 'cycles@example.com');
     const first = await connect({ token });
     const sessionToken = first.payload.session_token;
     const id = first.payload.session_id;
     await first.socket.request('subscribe', { topics: ['events'] });
-    await disconnect(node, first.socket, id);
+    await disconnect(live.node, first.socket, id);
     let baseline: ReturnType<LiveNode['stats']> | undefined;
     for (let cycle = 1; cycle <= 10; cycle++) {
-      const missed = await observer.userEvent(userId, 10_000 + cycle);
+      const missed = await live.observer.userEvent(userId, 10_000 + cycle);
       const { socket, payload } = await connect({ token, sessionToken });
       expect(payload).toMatchObject({ recovered: 'full', missed_count: 1, session_id: id });
       const replayed = await socket.next('event');
@@ -187,14 +173,14 @@ describe.each(storeKinds)('live sessions on %s', (kind) => {
       const history = await socket.request('get_conversation_history');
       // subscribe + (read, set, read) per earlier cycle, + this cycle's read and set: 2 entries each.
       expect(history.payload.total).toBe(2 + 6 * (cycle - 1) + 4);
-      await disconnect(node, socket, id);
-      const stats = node.stats();
+      await disconnect(live.node, socket, id);
+      const stats = live.node.stats();
       baseline ??= stats;
       // Only the session's own history grows; sessions, connections and buffers stay the same.
       expect({ ...stats, historyEntries: 0 }).toEqual({ ...baseline, historyEntries: 0 });
       expect(stats.historyEntries - baseline.historyEntries).toBe(6 * (cycle - 1));
     }
-    const rows = await node.ferry.store.db.query<{ sessions: number; entries: number }>(
+    const rows = await live.node.ferry.store.db.query<{ sessions: number; entries: number }>(
       `SELECT (SELECT count(*)::int FROM ferry.live_sessions WHERE owner = $1) AS sessions,
               (SELECT count(*)::int FROM ferry.live_history WHERE session_id = $2) AS entries`,
       [`user:${userId}`, id],
@@ -203,7 +189,7 @@ describe.each(storeKinds)('live sessions on %s', (kind) => {
   });
 
   it('hands a session still connected here to the newer connection (4000 for the old)', async () => {
-    const { token } = await signUp(node.app, 'twice@example.com');
+    const { token } = await signUp(live.node.app, 'twice@example.com');
     const first = await connect({ token });
     await first.socket.request('set_context', { variables: { kept: true } });
     const second = await connect({ token, sessionToken: first.payload.session_token });
@@ -216,20 +202,20 @@ describe.each(storeKinds)('live sessions on %s', (kind) => {
     });
     // The old connection's close did not detach the session from the new one.
     const id = first.payload.session_id;
-    const { rows } = await node.ferry.store.db.query<{ connected: boolean }>(
+    const { rows } = await live.node.ferry.store.db.query<{ connected: boolean }>(
       'SELECT connected FROM ferry.live_sessions WHERE id = $1',
       [id],
     );
     expect(rows).toEqual([{ connected: true }]);
-    await disconnect(node, second.socket, id);
+    await disconnect(live.node, second.socket, id);
   });
 
   it('restores nothing from a token bound to another principal', async () => {
-    const owner = await signUp(node.app, 'owner@example.com');
-    const thief = await signUp(node.app, 'thief@example.com');
+    const owner = await signUp(live.node.app, 'owner@example.com');
+    const thief = await signUp(live.node.app, 'thief@example.com');
     const first = await connect({ token: owner.token });
     await first.socket.request('set_context', { variables: { secret: 'plans' } });
-    await disconnect(node, first.socket, first.payload.session_id);
+    await disconnect(live.node, first.socket, first.payload.session_id);
 
     const stolen = await connect({ token: thief.token, sessionToken: first.payload.session_token });
     expect(stolen.payload).toMatchObject({

@@ -29,7 +29,7 @@ describe('topic table', () => {
       ownerId: 7,
     });
     expect(routeEvent('job:completed', { name: 'n', id: 'j', output: null })).toEqual({
-      topics: ['jobs:j'],
+      topics: ['queue:j'],
       ownerId: null,
     });
     expect(routeEvent('lease:lost', { name: 'n', holder: 'h', token: 1 })).toBeUndefined();
@@ -43,7 +43,18 @@ describe('topic table', () => {
     });
     expect(parseTopic('pipeline:*')?.id).toBe('*');
     expect(parseTopic('events')?.id).toBeUndefined();
-    for (const bad of ['transfer', 'transfer:', 'events:1', 'nope:1', 'transfer:a b', 'system:x']) {
+    expect(parseTopic('jobs')?.id).toBeUndefined();
+    expect(parseTopic('jobs:0b7c')?.id).toBe('0b7c');
+    for (const bad of [
+      'transfer',
+      'transfer:',
+      'jobs:',
+      'cluster:x',
+      'events:1',
+      'nope:1',
+      'transfer:a b',
+      'system:x',
+    ]) {
       expect(parseTopic(bad), bad).toBeUndefined();
     }
     expect(covers('transfer:*', 'transfer:9')).toBe(true);
@@ -59,8 +70,10 @@ describe('topic table', () => {
     };
     expect(subscribeProblem(user, name('transfer:*'))).toBeUndefined();
     expect(subscribeProblem(user, name('pipeline:x'))).toMatch(/admins only/);
-    expect(subscribeProblem(user, name('jobs:*'))).toMatch(/admins only/);
-    expect(subscribeProblem(admin, name('jobs:*'))).toBeUndefined();
+    expect(subscribeProblem(user, name('queue:*'))).toMatch(/admins only/);
+    expect(subscribeProblem(admin, name('queue:*'))).toBeUndefined();
+    expect(subscribeProblem(user, name('jobs'))).toBeUndefined();
+    expect(subscribeProblem(user, name('jobs:*'))).toBeUndefined();
     expect(subscribeProblem(keyWithoutUser, name('events'))).toMatch(/has no user/);
     expect(subscribeProblem(keyWithoutUser, name('system'))).toBeUndefined();
   });

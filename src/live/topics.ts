@@ -3,8 +3,8 @@
  * domain events feed which topics. A capability that adds a domain event adds one line to
  * `eventTopics`; nothing else in the live channel changes.
  */
-import type { Principal } from '../auth/index.ts';
-import type { FerryEvents } from './bus.ts';
+import { mayAccess, scopeOrNone, type Principal } from '../auth/index.ts';
+import type { FerryEvents } from '../bus/bus.ts';
 
 /**
  * Who may see a topic family's messages: `any` authenticated principal; `owner` — admins, and
@@ -13,8 +13,8 @@ import type { FerryEvents } from './bus.ts';
 export type TopicAccess = 'any' | 'owner' | 'admin';
 
 interface TopicFamily {
-  /** `transfer:{id}` has an id part; `events` and `system` do not. */
-  readonly withId: boolean;
+  /** `transfer:{id}` has an id part; `events` and `system` do not; `jobs` and `jobs:{id}` both exist. */
+  readonly withId: boolean | 'optional';
   readonly access: TopicAccess;
 }
 
@@ -23,7 +23,11 @@ export const topicFamilies = {
   transfer: { withId: true, access: 'owner' },
   watch: { withId: true, access: 'owner' },
   pipeline: { withId: true, access: 'admin' },
-  jobs: { withId: true, access: 'admin' },
+  /** The queue's own (pg-boss) job events; this family was called `jobs` before cluster mode. */
+  queue: { withId: true, access: 'admin' },
+  /** Cluster jobs: `jobs:{id}` one job, `jobs` every job the principal may see. */
+  jobs: { withId: 'optional', access: 'owner' },
+  cluster: { withId: false, access: 'any' },
   events: { withId: false, access: 'owner' },
   system: { withId: false, access: 'any' },
 } as const satisfies Record<string, TopicFamily>;
@@ -54,7 +58,11 @@ const eventsOf = (p: { userId: number | null }): Routed => ({
   topics: ['events'],
   ownerId: p.userId,
 });
-const jobOf = (p: { id: string }): Routed => ({ topics: [`jobs:${p.id}`], ownerId: null });
+const jobOf = (p: { id: string }): Routed => ({ topics: [`queue:${p.id}`], ownerId: null });
+const clusterJobOf = (p: { jobId: string; ownerId: number | null }): Routed => ({
+  topics: [`jobs:${p.jobId}`, 'jobs'],
+  ownerId: p.ownerId,
+});
 
 /**
  * THE table: domain event → topics. Events not listed (lease:lost, live:*) are not carried.
@@ -78,6 +86,16 @@ export const eventTopics: { readonly [K in keyof FerryEvents]?: Router<K> } = {
   'job:completed': jobOf,
   'job:failed': jobOf,
   'system:notice': () => ({ topics: ['system'], ownerId: null }),
+  'cluster:leader': () => ({ topics: ['cluster'], ownerId: null }),
+  // One job's status on its own topic; the `jobs` topic carries them batched, many jobs a message.
+  'job:status': (p) => ({ topics: [`jobs:${p.jobId}`], ownerId: p.ownerId }),
+  'job:status-batch': (p) => ({ topics: ['jobs'], ownerId: p.ownerId }),
+  'job:items': clusterJobOf,
+  'job:stats': clusterJobOf,
+  'job:final': clusterJobOf,
+  'job:cancelled': clusterJobOf,
+  'job:leader-transfer': clusterJobOf,
+  'job:orphaned': clusterJobOf,
 };
 
 /** The domain events the live channel carries. */
@@ -109,8 +127,9 @@ export function parseTopic(topic: string): TopicName | undefined {
   const familyName = colon === -1 ? topic : topic.slice(0, colon);
   if (!Object.hasOwn(topicFamilies, familyName)) return undefined;
   const family = familyName as TopicFamilyName;
-  if (!topicFamilies[family].withId)
-    return colon === -1 ? { topic, family, id: undefined } : undefined;
+  const withId: boolean | 'optional' = topicFamilies[family].withId;
+  if (colon === -1 && withId !== true) return { topic, family, id: undefined };
+  if (withId === false) return undefined;
   const id = topic.slice(colon + 1);
   if (colon === -1 || !(id === '*' || idPattern.test(id))) return undefined;
   return { topic, family, id };
@@ -125,9 +144,10 @@ export function familyOf(topic: string): string {
 /** Why a principal may not subscribe to a topic, or undefined when it may. */
 export function subscribeProblem(principal: Principal, name: TopicName): string | undefined {
   const access = topicFamilies[name.family].access;
-  if (principal.role === 'admin' || access === 'any') return undefined;
+  const scope = scopeOrNone(principal);
+  if (scope?.all || access === 'any') return undefined;
   if (access === 'admin') return `topic ${name.topic} is for admins only`;
-  if (principal.userId === undefined) {
+  if (!scope) {
     return `topic ${name.topic} carries a user's own objects, and this credential has no user`;
   }
   return undefined;
@@ -135,12 +155,13 @@ export function subscribeProblem(principal: Principal, name: TopicName): string 
 
 /** Whether a principal may see a message on `topic` that belongs to `ownerId`. */
 export function maySee(principal: Principal, topic: string, ownerId: number | null): boolean {
-  if (principal.role === 'admin') return true;
+  const scope = scopeOrNone(principal);
+  if (scope?.all) return true;
   const family = topicFamilies[familyOf(topic) as TopicFamilyName] as TopicFamily | undefined;
   if (!family) return false;
   if (family.access === 'any') return true;
   if (family.access === 'admin') return false;
-  return ownerId !== null && ownerId === principal.userId;
+  return scope !== undefined && mayAccess(scope, ownerId);
 }
 
 /** Whether a subscription (`transfer:7`, `transfer:*`, `events`) covers a message topic. */

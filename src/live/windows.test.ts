@@ -5,47 +5,30 @@
  * replayed once, in order, after the last acknowledged offset; a restarted node restores
  * sessions from the store.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   disconnect,
-  makeFakeClock,
-  makeFakeTimers,
-  makeObserver,
   openLive,
   signUp,
-  startLiveNode,
-  type LiveNode,
+  useLiveNode,
   type Msg,
   type TestSocket,
 } from '../../test/helpers/live.ts';
-import { storeKinds, testEnv, type TestEnv } from '../../test/helpers/stores.ts';
+import { storeKinds } from '../../test/helpers/stores.ts';
 
 const replayLimit = 5;
 
 describe.each(storeKinds)('live disconnection windows on %s', (kind) => {
-  let env: TestEnv;
-  let node: LiveNode;
-  let adminKey: string;
-  let observer: Awaited<ReturnType<typeof makeObserver>>;
-  const clock = makeFakeClock();
-  const timers = makeFakeTimers();
-
-  beforeAll(async () => {
-    env = await testEnv(kind, { FERRY_LIVE_REPLAY_LIMIT: String(replayLimit) });
-    node = await startLiveNode(env, clock, timers);
-    adminKey = node.adminKey ?? '';
-    observer = await makeObserver(node, adminKey);
+  const live = useLiveNode(kind, {
+    env: { FERRY_LIVE_REPLAY_LIMIT: String(replayLimit) },
+    observer: true,
   });
-  afterAll(async () => {
-    await observer.close();
-    await node.ferry.stop();
-    await env.cleanup();
-  });
+  const { clock, timers } = live;
 
   /** A user's session subscribed to `events`, with some context; returns how to resume it. */
   async function session(email: string) {
-    const user = await signUp(node.app, email);
-    const socket = openLive(node.base, { token: user.token });
+    const user = await signUp(live.node.app, email);
+    const socket = openLive(live.node.base, { token: user.token });
     const established = (await socket.established()).payload;
     await socket.request('subscribe', { topics: ['events'] });
     await socket.request('set_context', {
@@ -63,14 +46,14 @@ describe.each(storeKinds)('live disconnection windows on %s', (kind) => {
   /** Publishes `count` events for the user while nobody is connected; returns their offsets. */
   async function missWhileAway(userId: number, count: number, from: number): Promise<number[]> {
     const offsets: number[] = [];
-    for (let i = 0; i < count; i++) offsets.push(await observer.userEvent(userId, from + i));
+    for (let i = 0; i < count; i++) offsets.push(await live.observer.userEvent(userId, from + i));
     return offsets;
   }
 
-  /** Moves the clock; the sweep runs (the observer pings first so it is not the idle one). */
+  /** Moves the clock; the sweep runs (the live.observer pings first so it is not the idle one). */
   async function waitFor(ms: number) {
     clock.advance(ms);
-    await observer.touch();
+    await live.observer.touch();
     timers.fire();
   }
 
@@ -84,7 +67,7 @@ describe.each(storeKinds)('live disconnection windows on %s', (kind) => {
     sessionToken: string,
     replayed: number,
   ): Promise<{ socket: TestSocket; payload: Record<string, unknown> }> {
-    const socket = openLive(node.base, { token, sessionToken });
+    const socket = openLive(live.node.base, { token, sessionToken });
     const { payload } = await socket.established();
     for (let i = 0; i < replayed; i++) await socket.next('event');
     // The greeting and replay go out before any reply: after this, nothing more is coming.
@@ -94,7 +77,7 @@ describe.each(storeKinds)('live disconnection windows on %s', (kind) => {
 
   it('restores everything from memory within the memory window (full)', async () => {
     const s = await session('full@example.com');
-    await disconnect(node, s.socket, s.id);
+    await disconnect(live.node, s.socket, s.id);
     const missed = await missWhileAway(s.user.userId, 3, 100);
     await waitFor(20_000);
     const { socket, payload } = await resume(s.user.token, s.sessionToken, 3);
@@ -111,7 +94,7 @@ describe.each(storeKinds)('live disconnection windows on %s', (kind) => {
 
   it('restores from the store after the memory window (partial), all context kept', async () => {
     const s = await session('partial@example.com');
-    await disconnect(node, s.socket, s.id);
+    await disconnect(live.node, s.socket, s.id);
     const missed = await missWhileAway(s.user.userId, 2, 200);
     await waitFor(45_000);
     const { socket, payload } = await resume(s.user.token, s.sessionToken, 2);
@@ -129,7 +112,7 @@ describe.each(storeKinds)('live disconnection windows on %s', (kind) => {
 
   it('warns when the bounded replay dropped messages (partial with warning)', async () => {
     const s = await session('dropped@example.com');
-    await disconnect(node, s.socket, s.id);
+    await disconnect(live.node, s.socket, s.id);
     const missed = await missWhileAway(s.user.userId, replayLimit + 3, 300);
     await waitFor(120_000);
     const { socket, payload } = await resume(s.user.token, s.sessionToken, replayLimit);
@@ -154,10 +137,10 @@ describe.each(storeKinds)('live disconnection windows on %s', (kind) => {
 
   it('expires a session after session_ttl: session_expired, then a clean session', async () => {
     const s = await session('expired@example.com');
-    await disconnect(node, s.socket, s.id);
+    await disconnect(live.node, s.socket, s.id);
     await missWhileAway(s.user.userId, 1, 400);
     await waitFor(301_000);
-    const socket = openLive(node.base, { token: s.user.token, sessionToken: s.sessionToken });
+    const socket = openLive(live.node.base, { token: s.user.token, sessionToken: s.sessionToken });
     const expired = await socket.next('session_expired');
     expect(expired.payload).toMatchObject({ code: 'FERRY_ERR_LIVE_SESSION_EXPIRED' });
     expect(expired.payload.resync).toMatch(/REST/);
@@ -182,21 +165,21 @@ describe.each(storeKinds)('live disconnection windows on %s', (kind) => {
 
   it('replays missed messages exactly once and in order after the last ack', async () => {
     const s = await session('ack@example.com');
-    const live = await missWhileAway(s.user.userId, 4, 500);
+    const seen = await missWhileAway(s.user.userId, 4, 500);
     for (let i = 0; i < 4; i++) await s.socket.next('event');
-    expect(offsetsOf(s.socket.messages)).toEqual(live);
-    s.socket.send({ type: 'ack', payload: { offset: live[1] } });
+    expect(offsetsOf(s.socket.messages)).toEqual(seen);
+    s.socket.send({ type: 'ack', payload: { offset: seen[1] } });
     await s.socket.request('ping');
-    await disconnect(node, s.socket, s.id);
+    await disconnect(live.node, s.socket, s.id);
     const away = await missWhileAway(s.user.userId, 3, 600);
 
     // Unacknowledged (3rd, 4th) and missed (3): five, once each, in order.
     const first = await resume(s.user.token, s.sessionToken, 5);
-    const expected = [...live.slice(2), ...away];
+    const expected = [...seen.slice(2), ...away];
     expect(offsetsOf(first.socket.messages)).toEqual(expected);
     first.socket.send({ type: 'ack', payload: { offset: away.at(-1) } });
     await first.socket.request('ping');
-    await disconnect(node, first.socket, s.id);
+    await disconnect(live.node, first.socket, s.id);
 
     const second = await resume(s.user.token, s.sessionToken, 0);
     expect(second.payload).toMatchObject({ missed_count: 0, replayed_count: 0 });
@@ -210,13 +193,9 @@ describe.each(storeKinds)('live disconnection windows on %s', (kind) => {
     const s = await session('restart@example.com');
     await s.socket.request('set_context', { user_preferences: { units: 'metric' } });
     const history = await s.socket.request('get_conversation_history');
-    await disconnect(node, s.socket, s.id);
+    await disconnect(live.node, s.socket, s.id);
     const missed = await missWhileAway(s.user.userId, 2, 800);
-    await observer.close();
-    await node.ferry.stop();
-
-    node = await startLiveNode(env, clock, timers);
-    observer = await makeObserver(node, adminKey);
+    await live.restart();
     await waitFor(10_000);
     const { socket, payload } = await resume(s.user.token, s.sessionToken, 2);
     expect(payload).toMatchObject({

@@ -4,7 +4,8 @@
  * Moves go through `storage.rename` (no replace); a name clash gets a ` (n)` suffix. A failed
  * move is logged and left for the next run; it never fails the run.
  */
-import { appendLedger, type SourceFile } from '../intake/index.ts';
+import type { SourceFile } from '../intake/index.ts';
+import { appendLedger } from './claims.ts';
 import { StorageError, type Storage } from '../storage/index.ts';
 import type { RunContext } from './context.ts';
 import { joinPath } from './settings.ts';

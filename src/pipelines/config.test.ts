@@ -157,4 +157,45 @@ describe('pipelines config', () => {
     expect(printed).not.toContain('hunter2');
     expect(printed).toContain(`file:${secretFile}`);
   });
+
+  it('takes endpoint URLs from env: references, and names a missing or wrong one', () => {
+    const env = { EXTRACT_URL: 'http://extract.example/x/{remitter}', NOTIFY_URL: 'ftp://n' };
+    const found = problems(
+      [
+        {
+          ...base,
+          extractor: { url: 'env:EXTRACT_URL' },
+          submitter: { url: 'env:SUBMIT_URL', auth: { type: 'oauth2', token_url: 'file:/t' } },
+          notifier: { url: 'env:NOTIFY_URL' },
+        },
+      ],
+      env,
+    );
+    expect(found).toEqual([
+      'pipelines.0.submitter.url names variable SUBMIT_URL, which is not set',
+      'pipelines.0.submitter.auth.client_id: required when type is oauth2',
+      'pipelines.0.submitter.auth.client_secret: required when type is oauth2',
+      'pipelines.0.submitter.auth.token_url may reference env:NAME only, not file:',
+      'pipelines.0.notifier.url must be http(s)',
+    ]);
+    const good = { ...env, SUBMIT_URL: 'https://submit.example/in', NOTIFY_URL: 'http://n/' };
+    const [p] = load(
+      [
+        {
+          ...base,
+          ...{ extractor: { url: 'env:EXTRACT_URL' } },
+          submitter: { url: 'env:SUBMIT_URL' },
+          notifier: { url: 'env:NOTIFY_URL' },
+        },
+      ],
+      good,
+    ).pipelines;
+    if (!p) throw new Error('no pipeline');
+    const { config } = pipelineSettings(p, good);
+    expect([config.extractor.url, config.submitter.url, config.notifier.url]).toEqual([
+      'http://extract.example/x/{remitter}',
+      'https://submit.example/in',
+      'http://n/',
+    ]);
+  });
 });

@@ -5,13 +5,13 @@
 import type { Logger } from 'pino';
 import type { Db, Lease, Queryable } from '../db/index.ts';
 import { fenced } from '../db/index.ts';
-import type { Bus, FerryEvents } from '../live/bus.ts';
+import type { Bus, FerryEvents } from '../bus/bus.ts';
 import type { Storage } from '../storage/index.ts';
 import type { Extractor } from './connectors/extractor.ts';
 import type { Notifier } from './connectors/notifier.ts';
 import type { Submitter } from './connectors/submitter.ts';
 import type { PipelineSettings } from './settings.ts';
-import type { RunError, RunSummary } from './store.ts';
+import { emptySummary, type RunError, type RunSummary } from './store.ts';
 
 /** A configured pipeline with its connectors. */
 export interface PipelineParts {
@@ -32,8 +32,6 @@ export interface RunDeps {
   /** Wall clock in ms, for the minimum-age stability rule. */
   readonly now: () => number;
   readonly sleep: (ms: number) => Promise<void>;
-  /** Lease lifetime; renewed at a third of it while the run lasts. */
-  readonly leaseTtlMs: number;
 }
 
 /** A step's log fields besides the run's own. */
@@ -60,21 +58,6 @@ export interface RunContext {
   fail(stage: string, error: string, fields?: StepFields): void;
   /** The path a notification names: the source location plus the relative path. */
   displayPath(relative: string): string;
-}
-
-/** A fresh summary. */
-export function emptySummary(): RunSummary {
-  return {
-    scanned: 0,
-    temp_ignored: 0,
-    older_versions: 0,
-    unstable: 0,
-    claimed: 0,
-    already_claimed: 0,
-    succeeded: 0,
-    failed: {},
-    archived: 0,
-  };
 }
 
 /** Builds the context of one run. */

@@ -93,6 +93,55 @@ describe.each(storeKinds)('pipeline failures, %s store', (kind) => {
     },
   );
 
+  it('status_names coordinator: itm_failed in the answer, reads and notification; both names filter', async () => {
+    h().put('scheduled', 'itm/DOC.pdf', 'itm document');
+    h().fakes.submitter.mode = 'status:400';
+    const run = await h().runSettled('scheduled');
+    expect(run.summary.failed).toEqual({ itm_failed: 1 });
+    expect(h().fakes.notifier.calls[0]?.body).toMatchObject({
+      status: 'itm_failed',
+      reason: expect.stringMatching(/^itm_failed: /),
+    });
+    const [file] = await filesOf(h(), 'itm', 'scheduled');
+    expect(file).toMatchObject({ status: 'itm_failed', archived: false });
+    expect((await historyOf(h(), file?.id ?? 0, 'scheduled')).map((r) => r.status)).toEqual([
+      'processing',
+      'submitting',
+      'itm_failed',
+      'notified',
+    ]);
+    const stored = await h().get(`/api/v1/pipelines/scheduled/runs/${run.run_id}`);
+    expect(stored.body).toMatchObject({ summary: { failed: { itm_failed: 1 } } });
+    for (const name of ['itm_failed', 'submission_failed']) {
+      const listed = await h().get(`/api/v1/pipelines/scheduled/files?status=${name}`);
+      expect(listed.body).toMatchObject({ total: 1, items: [{ id: file?.id }] });
+    }
+    // The ledger keeps Ferry's name; a pipeline with Ferry's names still shows it.
+    const { rows } = await h().ferry.store.db.query<{ status: string }>(
+      'SELECT status FROM ferry.pipeline_ledger WHERE file_id = $1 ORDER BY id',
+      [file?.id],
+    );
+    expect(rows.map((r) => r.status)).toContain('submission_failed');
+  });
+
+  it('archive_succeeded filters the files the archive step moved, and only those', async () => {
+    h().fakes.submitter.mode = 'status:400';
+    h().put('in', 'kept/DOC.pdf', 'kept document');
+    await h().runSettled();
+    h().fakes.submitter.mode = 'ok';
+    h().put('in', 'arch2/DOC.pdf', 'archived document 2');
+    await h().runSettled();
+    type Item = { id: number; remitter: string; archived: boolean };
+    const all = (await h().get('/api/v1/pipelines/main/files?limit=1000')).body as {
+      items: Item[];
+    };
+    const res = await h().get('/api/v1/pipelines/main/files?status=archive_succeeded&limit=1000');
+    const { items } = res.body as { items: Item[] };
+    expect(items.map((f) => f.remitter)).toContain('arch2');
+    expect(items.map((f) => f.remitter)).not.toContain('kept');
+    expect(items.map((f) => f.id)).toEqual(all.items.filter((f) => f.archived).map((f) => f.id));
+  });
+
   it('submission 5xx: retried with backoff, then retried by a later run that succeeds', async () => {
     h().put('in', 'flaky/DOC.pdf', 'flaky document');
     const delays: number[] = [];

@@ -3,12 +3,21 @@
  * mid-run, concurrent run requests (one node and two), and claims a crashed run left behind.
  */
 import { createHash } from 'node:crypto';
-import { renameSync, rmSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { useLocalPipelineHarness } from '../../test/helpers/pipeline-harness.ts';
 import { callCounts, filesOf, historyOf, listTree } from '../../test/helpers/pipeline-scenarios.ts';
-import { storeKinds } from '../../test/helpers/stores.ts';
-import { appendLedger, claimFile } from '../intake/index.ts';
+import { storeKinds, tempDir } from '../../test/helpers/stores.ts';
+import { appendLedger, claimFile } from './claims.ts';
 import { makePipelines } from './index.ts';
 
 describe.each(storeKinds)('pipeline gaps, %s store', (kind) => {
@@ -91,6 +100,14 @@ describe.each(storeKinds)('pipeline gaps, %s store', (kind) => {
     await expect(otherNode.run('main', { trigger: 'api' })).rejects.toMatchObject({
       code: 'FERRY_ERR_PIPELINE_BUSY',
     });
+    // A run that has not answered yet is listed with zero counts (it has stored no summary).
+    const during = await h().get('/api/v1/pipelines/main/runs?limit=1000');
+    expect(during.status).toBe(200);
+    const running = (during.body as { items: { status: string; summary: unknown }[] }).items;
+    expect(running.find((r) => r.status === 'running')?.summary).toMatchObject({
+      claimed: 0,
+      failed: {},
+    });
     open();
     const done = await first;
     expect(done.status).toBe(200);
@@ -140,4 +157,31 @@ describe.each(storeKinds)('pipeline gaps, %s store', (kind) => {
     expect(byName.get('SENT.pdf')).toMatchObject({ status: 'submission_unknown', notified: true });
     expect(listTree(h(), 'in')).toEqual(['crash/SENT.pdf']);
   });
+
+  // Issue 10, item 1: a pipeline's local folders are pinned like a watch profile's roots.
+  it.each(['in', 'archive'])(
+    'the %s folder swapped for a symlink to outside between runs: refused, outside untouched',
+    async (folder) => {
+      h().put('in', 'pinned/A.pdf', 'first');
+      await h().runSettled(); // pins both folders
+      const outside = tempDir('ferry-outside-');
+      mkdirSync(path.join(outside.dir, 'pinned'));
+      writeFileSync(path.join(outside.dir, 'pinned', 'SECRET.pdf'), 'not yours');
+      renameSync(h().at(folder), h().at(`${folder}-real`));
+      symlinkSync(outside.dir, h().at(folder));
+      try {
+        if (folder === 'archive') h().put('in', 'pinned/B.pdf', 'second');
+        h().reset();
+        const body = await h().runSettled();
+        expect(body.error).toEqual([{ error: expect.stringMatching(/^source unreachable: /) }]);
+        expect(callCounts(h())).toMatchObject({ extractor: 0, submitter: 0 });
+        expect(readdirSync(path.join(outside.dir, 'pinned'))).toEqual(['SECRET.pdf']);
+        if (folder === 'archive') expect(existsSync(h().at('in', 'pinned', 'B.pdf'))).toBe(true);
+      } finally {
+        rmSync(h().at(folder));
+        renameSync(h().at(`${folder}-real`), h().at(folder));
+        outside.remove();
+      }
+    },
+  );
 });

@@ -3,9 +3,9 @@
  * `notified` mark (unique per row) is appended only after it accepted. A notification that did
  * not get through is retried at the start of the next run.
  */
-import { appendLedger, type LedgerRow } from '../intake/index.ts';
+import { appendLedger, type LedgerRow } from './claims.ts';
 import type { RunContext } from './context.ts';
-import { notifiedOutcomes } from './status.ts';
+import { notifiedOutcomes, shownStatus } from './status.ts';
 import { unnotifiedFailures } from './store.ts';
 
 /** Sends the notification for one failure row and marks it; false when it did not get through. */
@@ -14,11 +14,12 @@ export async function notifyFailure(
   row: Pick<LedgerRow, 'id' | 'fileId' | 'attempt' | 'status' | 'path' | 'reason'>,
   remitter: string,
 ): Promise<boolean> {
+  const status = shownStatus(row.status, ctx.parts.settings.config.status_names);
   const answer = await ctx.parts.notifier.notify({
     file_path: ctx.displayPath(row.path),
-    reason: row.reason ? `${row.status}: ${row.reason}` : row.status,
+    reason: row.reason ? `${status}: ${row.reason}` : status,
     record_id: row.id,
-    status: row.status,
+    status,
   });
   const fields = { remitter, file: row.path, record_id: row.id };
   if (!answer.ok) {

@@ -3,13 +3,7 @@
  * written before it is acted upon (the claim before the upload, `submitting` before the
  * submission), and a failure before any downstream call gives the claim back.
  */
-import {
-  appendLedger,
-  claimFile,
-  releaseClaim,
-  type Claim,
-  type ClaimKey,
-} from '../intake/index.ts';
+import { appendLedger, claimFile, releaseClaim, type Claim, type ClaimKey } from './claims.ts';
 import { StorageError, type Storage } from '../storage/index.ts';
 import { readContent, TooLargeError, type Content } from './content.ts';
 import type { RunContext } from './context.ts';

@@ -2,7 +2,7 @@
  * What a run does first, holding the pipeline's lease (so no other run is alive): settle the
  * claims a crashed run left behind, and deliver notifications earlier runs could not.
  */
-import { appendLedger, filesInStatus, releaseClaim } from '../intake/index.ts';
+import { appendLedger, filesInStatus, releaseClaim } from './claims.ts';
 import type { RunContext } from './context.ts';
 import { notifyFailure, retryNotifications } from './notify.ts';
 import { submittingStatus } from './status.ts';

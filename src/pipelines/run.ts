@@ -4,12 +4,14 @@
  * processed; `finished` settles when archiving is done and the lease is released.
  */
 import { randomUUID } from 'node:crypto';
-import { acquireLease, releaseLease, renewLease, type Lease } from '../db/index.ts';
+import { acquireLease, keepLease, releaseLease, type Lease } from '../db/index.ts';
 import { FerryError } from '../errors/index.ts';
 import { StorageError, type Storage } from '../storage/index.ts';
+import { isRootChanged } from '../storage/roots.ts';
 import { archiveAll } from './archive.ts';
 import { makeRunContext, type PipelineParts, type RunContext, type RunDeps } from './context.ts';
 import { notifyRunFailure } from './notify.ts';
+import { confinePipeline } from './pins.ts';
 import { processFile } from './process-file.ts';
 import { recoverStale } from './recover.ts';
 import { planRun, type RunPlan } from './scan.ts';
@@ -48,29 +50,20 @@ export interface RunRequest {
 /** Lease name of a pipeline: one run at a time across every node. */
 export const leaseName = (pipeline: string) => `pipeline:${pipeline}`;
 
-/** Keeps the lease alive while the run lasts; a lost lease makes every fenced write fail. */
-function keepLease(deps: RunDeps, lease: Lease): () => void {
-  const timer = setInterval(
-    () => {
-      renewLease(deps.db, lease, deps.leaseTtlMs)
-        .then((renewed) => {
-          if (!renewed)
-            deps.bus.emit('lease:lost', {
-              name: lease.name,
-              holder: lease.holder,
-              token: lease.token,
-            });
-        })
-        .catch((error: unknown) => {
-          deps.log.warn({ err: error, lease: lease.name }, 'pipeline lease renewal failed');
-        });
+/**
+ * Keeps the lease alive (renewed at a third of `ttlMs`) while the run lasts; a lost lease makes
+ * every fenced write fail.
+ */
+function keepRunLease(deps: RunDeps, lease: Lease, ttlMs: number): () => void {
+  return keepLease(deps.db, lease, {
+    ttlMs,
+    onLost: () => {
+      deps.bus.emit('lease:lost', { name: lease.name, holder: lease.holder, token: lease.token });
     },
-    Math.max(1000, deps.leaseTtlMs / 3),
-  );
-  timer.unref();
-  return () => {
-    clearInterval(timer);
-  };
+    onRenewalError: (error) => {
+      deps.log.warn({ err: error, lease: lease.name }, 'pipeline lease renewal failed');
+    },
+  });
 }
 
 async function processAll(ctx: RunContext, storage: Storage, plan: RunPlan): Promise<void> {
@@ -99,7 +92,7 @@ async function execute(ctx: RunContext, storage: Storage | undefined, openError:
   try {
     plan = await planRun(ctx, storage);
   } catch (error) {
-    if (!(error instanceof StorageError)) throw error;
+    if (!(error instanceof StorageError) && !isRootChanged(error)) throw error;
     return unreachable(ctx, error);
   }
   await processAll(ctx, storage, plan);
@@ -163,14 +156,10 @@ export async function startRun(
 ): Promise<StartedRun> {
   const runId = randomUUID();
   const name = parts.settings.name;
-  const lease = await acquireLease(
-    deps.db,
-    leaseName(name),
-    `${deps.nodeId}/${runId}`,
-    deps.leaseTtlMs,
-  );
+  const ttlMs = parts.settings.config.lease_seconds * 1000;
+  const lease = await acquireLease(deps.db, leaseName(name), `${deps.nodeId}/${runId}`, ttlMs);
   if (!lease) throw new FerryError('FERRY_ERR_PIPELINE_BUSY', { pipeline: name });
-  const stopKeeping = keepLease(deps, lease);
+  const stopKeeping = keepRunLease(deps, lease, ttlMs);
   const correlationId = request.correlationId ?? runId;
   const ctx = makeRunContext({ runId, correlationId, parts, deps, lease });
   let storage: Storage | undefined;
@@ -184,10 +173,13 @@ export async function startRun(
   try {
     await begin(ctx, request.trigger);
     let openError: unknown;
-    storage = await parts.openStorage().catch((error: unknown) => {
-      openError = error;
-      return undefined;
-    });
+    storage = await parts
+      .openStorage()
+      .then((opened) => ctx.write((tx) => confinePipeline(tx, parts.settings, opened)))
+      .catch((error: unknown) => {
+        openError = error;
+        return undefined;
+      });
     const plan = await execute(ctx, storage, openError);
     await ctx.write((tx) => answerRun(tx, runId, ctx.summary, ctx.errors));
     ctx.step('run', 'answered', { summary: ctx.summary });

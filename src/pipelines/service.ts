@@ -7,9 +7,9 @@ import type { Logger } from 'pino';
 import type { PipelineInput } from '../config/pipeline-schema.ts';
 import type { Db } from '../db/index.ts';
 import { FerryError, isFerryError } from '../errors/index.ts';
-import { fileHistory, type LedgerRow } from '../intake/index.ts';
+import { fileHistory, type LedgerRow } from './claims.ts';
 import { defineJob, type JobDefinition } from '../jobs/index.ts';
-import type { Bus, FerryEvents } from '../live/bus.ts';
+import type { Bus, FerryEvents } from '../bus/bus.ts';
 import { makeLocalStorage, makeSmbStorage, type Storage } from '../storage/index.ts';
 import { makeAuthorizer } from './connectors/auth.ts';
 import { makeExtractor } from './connectors/extractor.ts';
@@ -19,6 +19,7 @@ import { makeSubmitter } from './connectors/submitter.ts';
 import type { PipelineParts, RunDeps } from './context.ts';
 import { startRun, type RunRequest, type StartedRun } from './run.ts';
 import { pipelineSettings, type SourceLocation } from './settings.ts';
+import { ferryStatus, shownCounts, shownStatus, type StatusNames } from './status.ts';
 import * as store from './store.ts';
 
 /** Opens an SMB share (`smb://user@host:port/share`) with its password. */
@@ -38,7 +39,6 @@ export interface PipelinesDeps {
   sleep?: (ms: number) => Promise<void>;
   /** Opens SMB sources; smbclient-backed `makeSmbStorage` when omitted. */
   openSmb?: SmbOpener;
-  leaseTtlMs?: number;
 }
 
 /** A pipeline as listed. */
@@ -143,7 +143,6 @@ export function makePipelines(deps: PipelinesDeps): Pipelines {
     nodeId: deps.nodeId,
     now: deps.now ?? Date.now,
     sleep: deps.sleep ?? ((ms) => delay(ms)),
-    leaseTtlMs: deps.leaseTtlMs ?? 60_000,
   };
   const parts = new Map(deps.pipelines.map((p) => [p.name, buildParts(p, deps, runDeps)]));
   const inFlight = new Set<Promise<unknown>>();
@@ -163,11 +162,22 @@ export function makePipelines(deps: PipelinesDeps): Pipelines {
   }
 
   async function run(name: string | undefined, request: RunRequest): Promise<StartedRun> {
-    const started = await startRun(partsOf(name), runDeps, request);
+    const chosen = partsOf(name);
+    const started = await startRun(chosen, runDeps, request);
     inFlight.add(started.finished);
     void started.finished.finally(() => inFlight.delete(started.finished));
-    return started;
+    const { outcome } = started;
+    const names = chosen.settings.config.status_names;
+    const summary = { ...outcome.summary, failed: shownCounts(outcome.summary.failed, names) };
+    return { ...started, outcome: { ...outcome, summary } };
   }
+
+  /** The status naming of pipeline `name` (which must exist). */
+  const namesOf = (name: string) => partsOf(name).settings.config.status_names;
+  const showRun = (r: store.RunRecord, names: StatusNames): store.RunRecord => ({
+    ...r,
+    summary: { ...r.summary, failed: shownCounts(r.summary.failed, names) },
+  });
 
   const definitions = scheduledRuns([...parts.values()], run);
 
@@ -183,24 +193,32 @@ export function makePipelines(deps: PipelinesDeps): Pipelines {
     },
     run,
     async getRun(name, id) {
-      partsOf(name);
+      const names = namesOf(name);
       const found = await store.getRun(deps.db, name, id);
       if (!found) throw new FerryError('FERRY_ERR_PIPELINE_RUN_NOT_FOUND', { pipeline: name, id });
-      return found;
+      return showRun(found, names);
     },
     async listRuns(name, page) {
-      partsOf(name);
-      return store.listRuns(deps.db, name, page);
+      const names = namesOf(name);
+      const found = await store.listRuns(deps.db, name, page);
+      return { ...found, items: found.items.map((r) => showRun(r, names)) };
     },
     async listFiles(name, filter) {
-      partsOf(name);
-      return store.listFiles(deps.db, name, filter);
+      const names = namesOf(name);
+      const status = filter.status === undefined ? {} : { status: ferryStatus(filter.status) };
+      const found = await store.listFiles(deps.db, name, { ...filter, ...status });
+      const items = found.items.map((f) => ({ ...f, status: shownStatus(f.status, names) }));
+      return { ...found, items };
     },
     async fileHistory(name, id) {
-      partsOf(name);
+      const names = namesOf(name);
       const file = await store.getFile(deps.db, name, id);
       if (!file) throw new FerryError('FERRY_ERR_PIPELINE_FILE_NOT_FOUND', { pipeline: name, id });
-      return { file, items: await fileHistory(deps.db, id) };
+      const items = (await fileHistory(deps.db, id)).map((row) => ({
+        ...row,
+        status: shownStatus(row.status, names),
+      }));
+      return { file: { ...file, status: shownStatus(file.status, names) }, items };
     },
     definitions,
     async stop() {

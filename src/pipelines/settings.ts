@@ -2,10 +2,10 @@
  * A configured pipeline turned into what a run uses: secrets resolved, patterns compiled, the
  * source split into a storage location and a root, the archive placed on the same storage.
  */
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import {
-  secretReference,
+  resolveEndpoint,
+  resolveSecret,
   withPipelineDefaults,
   type PipelineConfig,
   type PipelineInput,
@@ -46,17 +46,8 @@ export interface PipelineSettings {
   readonly location: string;
 }
 
-/** Reads a secret written as a value, `env:NAME` or `file:PATH`. */
-export function resolveSecret(
-  value: string | undefined,
-  env: Record<string, string | undefined>,
-): string | undefined {
-  if (value === undefined) return undefined;
-  const ref = secretReference(value);
-  if (!ref) return value;
-  if (ref.kind === 'env') return env[ref.target] ?? '';
-  return readFileSync(ref.target, 'utf8').trim();
-}
+/** Reads a secret written as a value, `env:NAME` or `file:PATH` (shared with endpoints). */
+export { resolveSecret };
 
 function parseSmb(source: string, password: string): SourceLocation {
   const url = parseSmbUrl(source);
@@ -86,12 +77,32 @@ function archiveInside(root: string, archiveRoot: string): string | undefined {
   return archiveRoot.startsWith(base) ? archiveRoot.slice(base.length) : undefined;
 }
 
-/** Resolves one configured pipeline; `env` supplies `env:NAME` secrets. */
+/** The pipeline with every endpoint URL's `env:NAME` reference resolved. */
+function withEndpoints(
+  config: PipelineConfig,
+  env: Record<string, string | undefined>,
+): PipelineConfig {
+  const auth = <A extends { token_url?: string | undefined }>(a: A): A =>
+    a.token_url === undefined ? a : { ...a, token_url: resolveEndpoint(a.token_url, env) };
+  const part = <P extends { url: string; auth: PipelineConfig['notifier']['auth'] }>(p: P): P => ({
+    ...p,
+    url: resolveEndpoint(p.url, env),
+    auth: auth(p.auth),
+  });
+  return {
+    ...config,
+    extractor: part(config.extractor),
+    submitter: part(config.submitter),
+    notifier: part(config.notifier),
+  };
+}
+
+/** Resolves one configured pipeline; `env` supplies `env:NAME` secrets and endpoints. */
 export function pipelineSettings(
   input: PipelineInput,
   env: Record<string, string | undefined>,
 ): PipelineSettings {
-  const config = withPipelineDefaults(input);
+  const config = withEndpoints(withPipelineDefaults(input), env);
   const source: SourceLocation = config.source.startsWith('smb://')
     ? parseSmb(config.source, resolveSecret(config.source_password, env) ?? '')
     : { kind: 'local', root: path.resolve(config.source) };

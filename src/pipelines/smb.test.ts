@@ -14,40 +14,47 @@ import {
   type SambaServer,
 } from '../../test/helpers/samba.ts';
 import { storeKinds } from '../../test/helpers/stores.ts';
+import type { StoreKind } from '../db/index.ts';
 import { makePipelines } from './index.ts';
 
 const problem = sambaProblem();
 if (problem) console.warn(`pipelines over SMB skipped: ${problem}`);
 
+/** Starts Samba and a pipeline harness reading its share for the suite; a clean harness per test. */
+function useSambaHarness(
+  kind: StoreKind,
+  options?: Parameters<typeof startSamba>[0],
+): { readonly samba: SambaServer; readonly h: PipelineHarness } {
+  const state = {} as { samba: SambaServer; h: PipelineHarness };
+  beforeAll(async () => {
+    const samba = (state.samba = await startSamba(options));
+    state.h = await startPipelineHarness(kind, {
+      dir: samba.shareDir,
+      source: (folder) => `${samba.url}/${folder}`,
+      archive: (folder) => `/${folder}`,
+      password: samba.password,
+      owner: { uid: samba.uid, gid: samba.gid },
+    });
+  });
+  afterAll(async () => {
+    await state.h.close();
+    await state.samba.stop();
+  });
+  beforeEach(() => {
+    state.h.reset();
+    state.h.clear();
+  });
+  return state;
+}
+
 describe.skipIf(problem !== undefined).each(storeKinds)(
   'pipelines on a Samba share, %s store',
   (kind) => {
-    let samba: SambaServer;
-    let h: PipelineHarness;
-
-    beforeAll(async () => {
-      samba = await startSamba();
-      h = await startPipelineHarness(kind, {
-        dir: samba.shareDir,
-        source: (folder) => `${samba.url}/${folder}`,
-        archive: (folder) => `/${folder}`,
-        password: samba.password,
-        owner: { uid: samba.uid, gid: samba.gid },
-      });
-    });
-    afterAll(async () => {
-      await h.close();
-      await samba.stop();
-    });
-    beforeEach(() => {
-      h.reset();
-      h.clear();
-    });
-
-    coreScenarios(() => h);
+    const suite = useSambaHarness(kind);
+    coreScenarios(() => suite.h);
 
     it('reads through the share (the pipelines name smb:// sources)', async () => {
-      const list = await h.get('/api/v1/pipelines');
+      const list = await suite.h.get('/api/v1/pipelines');
       const items = (list.body as { items: { name: string; source: string; archive: string }[] })
         .items;
       expect(items[0]).toMatchObject({
@@ -58,13 +65,13 @@ describe.skipIf(problem !== undefined).each(storeKinds)(
     });
 
     it('an SMB server that does not answer: an error entry and one notification', async () => {
-      const [main] = h.ferry.config.pipelines;
+      const [main] = suite.h.ferry.config.pipelines;
       if (!main) throw new Error('no pipeline');
       const offline = makePipelines({
         pipelines: [{ ...main, name: 'offline', source: 'smb://ferrysmb@127.0.0.1:1/share/in' }],
-        db: h.ferry.store.db,
-        bus: h.ferry.bus,
-        log: h.ferry.logger,
+        db: suite.h.ferry.store.db,
+        bus: suite.h.ferry.bus,
+        log: suite.h.ferry.logger,
         nodeId: 'smb-test',
         env: { TEST_EXTRACTOR_TOKEN: 'x' },
       });
@@ -73,7 +80,7 @@ describe.skipIf(problem !== undefined).each(storeKinds)(
       expect(started.outcome.error).toEqual([
         { error: expect.stringMatching(/^source unreachable: /) },
       ]);
-      expect(h.fakes.notifier.calls.map((c) => c.body)).toEqual([
+      expect(suite.h.fakes.notifier.calls.map((c) => c.body)).toEqual([
         expect.objectContaining({
           status: 'source_unreachable',
           record_id: started.outcome.run_id,
@@ -86,34 +93,14 @@ describe.skipIf(problem !== undefined).each(storeKinds)(
 describe.skipIf(problem !== undefined)(
   'pipelines on a Samba share that requires signing (pglite store)',
   () => {
-    let samba: SambaServer;
-    let h: PipelineHarness;
-
-    beforeAll(async () => {
-      samba = await startSamba({ signing: 'mandatory' });
-      h = await startPipelineHarness('pglite', {
-        dir: samba.shareDir,
-        source: (folder) => `${samba.url}/${folder}`,
-        archive: (folder) => `/${folder}`,
-        password: samba.password,
-        owner: { uid: samba.uid, gid: samba.gid },
-      });
-    });
-    afterAll(async () => {
-      await h.close();
-      await samba.stop();
-    });
-    beforeEach(() => {
-      h.reset();
-      h.clear();
-    });
+    const suite = useSambaHarness('pglite', { signing: 'mandatory' });
 
     it('the server really requires signing', async () => {
-      expect((await negotiateSecurityMode(samba.port)) & 0x02).toBe(0x02);
+      expect((await negotiateSecurityMode(suite.samba.port)) & 0x02).toBe(0x02);
     });
 
     coreScenarios(
-      () => h,
+      () => suite.h,
       (name) => name.startsWith('happy path') || name.startsWith('versions'),
     );
   },

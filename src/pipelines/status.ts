@@ -127,3 +127,28 @@ export function submissionOutcome(result: HttpResult): SubmitOutcome {
     : '';
   return { status: 'submission_failed', reason: said || describe(result) };
 }
+
+/** Which names a pipeline reports statuses with (`status_names`). */
+export type StatusNames = 'ferry' | 'coordinator';
+
+/** The coordinator's names for Ferry's statuses where they differ; the others already match. */
+const coordinatorNames: Readonly<Record<string, string>> = { submission_failed: 'itm_failed' };
+
+/** A status as a pipeline reports it: Ferry's name, or the coordinator's. The ledger keeps Ferry's. */
+export function shownStatus(status: string, names: StatusNames): string {
+  return names === 'coordinator' ? (coordinatorNames[status] ?? status) : status;
+}
+
+/** Ferry's name for a status written in either naming (filters accept both). */
+export function ferryStatus(status: string): string {
+  const found = Object.entries(coordinatorNames).find(([, theirs]) => theirs === status);
+  return found ? found[0] : status;
+}
+
+/** A count per status (a run summary's `failed`) with the keys renamed for `names`. */
+export function shownCounts(
+  counts: Record<string, number>,
+  names: StatusNames,
+): Record<string, number> {
+  return Object.fromEntries(Object.entries(counts).map(([k, n]) => [shownStatus(k, names), n]));
+}

@@ -3,7 +3,7 @@
  * not yet archived) and the reads the API serves. One function per statement.
  */
 import type { Queryable } from '../db/index.ts';
-import { ledgerMarks, toLedgerRow, type LedgerRow } from '../intake/index.ts';
+import { ledgerMarks, toLedgerRow, type LedgerRow } from './claims.ts';
 
 /** One error entry of a run answer. */
 export interface RunError {
@@ -62,6 +62,21 @@ interface RawRun {
 const runColumns =
   'id, pipeline, trigger, correlation_id, status, summary, errors, archive, started_at, answered_at, finished_at';
 
+/** A fresh summary. */
+export function emptySummary(): RunSummary {
+  return {
+    scanned: 0,
+    temp_ignored: 0,
+    older_versions: 0,
+    unstable: 0,
+    claimed: 0,
+    already_claimed: 0,
+    succeeded: 0,
+    failed: {},
+    archived: 0,
+  };
+}
+
 function toRun(row: RawRun): RunRecord {
   return {
     id: row.id,
@@ -69,7 +84,8 @@ function toRun(row: RawRun): RunRecord {
     trigger: row.trigger,
     correlationId: row.correlation_id,
     status: row.status,
-    summary: row.summary,
+    // A run that has not answered yet (or died first) has stored no summary: its counts are 0.
+    summary: { ...emptySummary(), ...row.summary },
     errors: row.errors,
     archive: row.archive,
     startedAt: row.started_at,
@@ -283,9 +299,12 @@ export async function listFiles(
   pipeline: string,
   filter: { status?: string; limit: number; offset: number },
 ): Promise<{ total: number; items: FileView[] }> {
-  const where = filter.status === undefined ? '' : 'WHERE v.status = $3';
+  // `archive_succeeded` is a mark, not a status: it filters on files the archive step moved.
+  const archived = filter.status === 'archive_succeeded';
+  const byStatus = filter.status !== undefined && !archived;
+  const where = archived ? 'WHERE v.archived' : byStatus ? 'WHERE v.status = $3' : '';
   const params: unknown[] = [pipeline, ledgerMarks];
-  if (filter.status !== undefined) params.push(filter.status);
+  if (byStatus) params.push(filter.status);
   const n = params.length;
   const [count, list] = await Promise.all([
     tx.query<{ n: number }>(`SELECT count(*)::int AS n FROM (${fileViewSql}) v ${where}`, params),

@@ -269,6 +269,19 @@ export function describeStorageConformance(name: string, subject: ConformanceSub
         expect((await fixture.read('x/y/z.txt'))?.toString()).toBe('abcd');
       });
 
+      it('writes files of one new nested folder at once (a batch), each whole', async () => {
+        // Each write creates the same missing parents: whoever comes second finds them made.
+        const names = Array.from({ length: 6 }, (_, i) => `race/a/b/f${String(i)}.txt`);
+        await Promise.all(
+          names.map(async (name) => {
+            const handle = await storage.write(p(name));
+            await handle.write(Buffer.from(name));
+            await handle.commit();
+          }),
+        );
+        for (const name of names) expect((await fixture.read(name))?.toString()).toBe(name);
+      });
+
       it('replaces an existing file and commits an empty one', async () => {
         await fixture.write('f.txt', 'a much longer old content');
         const handle = await storage.write(p('f.txt'));
@@ -331,6 +344,18 @@ export function describeStorageConformance(name: string, subject: ConformanceSub
 
       it('fails with not_found when the source is missing', async () => {
         expect(await reasonOf(storage.rename(p('missing.txt'), p('to.txt')))).toBe('not_found');
+      });
+
+      it('defers the folder sync to one syncFolder for a batch of renames', async () => {
+        await fixture.write('batch/.a.part', 'A');
+        await fixture.write('batch/.b.part', 'B');
+        await storage.rename(p('batch/.a.part'), p('batch/a.txt'), { deferSync: true });
+        await storage.rename(p('batch/.b.part'), p('batch/b.txt'), { deferSync: true });
+        // Where the backend can sync a folder at all (local paths); a no-op promise elsewhere.
+        await storage.syncFolder?.(p('batch'));
+        expect((await fixture.read('batch/a.txt'))?.toString()).toBe('A');
+        expect((await fixture.read('batch/b.txt'))?.toString()).toBe('B');
+        expect(await fixture.read('batch/.a.part')).toBeUndefined();
       });
     });
 

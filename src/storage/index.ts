@@ -1,5 +1,13 @@
-export type { FileInfo, ReadOptions, Storage, StorageFailure, WriteHandle } from './types.ts';
-export { StorageError } from './types.ts';
+export type {
+  FileInfo,
+  ReadOptions,
+  RenameOptions,
+  ResumableWriteHandle,
+  Storage,
+  StorageFailure,
+  WriteHandle,
+} from './types.ts';
+export { kindAt, StorageError } from './types.ts';
 export { makeLocalStorage, storageErrorOf, syncDir } from './local/local.ts';
 export { makeVolumeGuard, textProblem, type Volume, type VolumeGuard } from './volumes.ts';
 export {
@@ -10,3 +18,12 @@ export {
   type SmbStorageOptions,
   type SmbUrl,
 } from './smb/index.ts';
+export {
+  endpointPath,
+  makeEndpoints,
+  parseEndpointPath,
+  showPath,
+  type Endpoints,
+} from './endpoints.ts';
+export { makeBandwidthCaps, withBudget, type BandwidthCaps } from './bandwidth.ts';
+export { makeSftpStorage, parseSftpUrl, type SftpStorageOptions } from './sftp/index.ts';

@@ -1,6 +1,6 @@
 /**
  * The storage boundary: what intake, transfers and pipelines need from a place that holds files.
- * Local paths (including kernel-mounted shares) and SMB implement it; SFTP and S3 plug in later.
+ * Local paths (including kernel-mounted shares), SMB and SFTP implement it; S3 plugs in later.
  * Every implementation passes the one conformance suite in `conformance.ts`.
  *
  * Paths are POSIX-style strings interpreted by the backend: absolute filesystem paths for
@@ -29,6 +29,15 @@ export interface WriteHandle {
   abort(): Promise<void>;
 }
 
+/**
+ * A destination file that can be continued after a crash: `sync` makes the bytes written so far
+ * durable without closing, so the caller can record that offset and later reopen the file there.
+ */
+export interface ResumableWriteHandle extends WriteHandle {
+  /** Flushes what was written so far to stable storage; the handle stays open. */
+  sync(): Promise<void>;
+}
+
 export interface ReadOptions {
   /** Bytes per chunk; >= 1 MiB keeps hashing and copying at disk speed. */
   chunkSize?: number;
@@ -40,12 +49,24 @@ export interface ReadOptions {
   transient?: boolean;
 }
 
+/** How `Storage.rename` behaves. */
+export interface RenameOptions {
+  overwrite?: boolean;
+  /** Leave the folder sync to the caller's `syncFolder` (one per folder for a batch). */
+  deferSync?: boolean;
+}
+
 /** One place that holds files. */
 export interface Storage {
   /** Backend name, for logs and errors. */
-  readonly kind: 'local' | 'smb';
+  readonly kind: 'local' | 'smb' | 'sftp';
   /** A human description of where this is (`/srv/in`, `smb://alice@host/share`). */
   readonly location: string;
+  /**
+   * The backend holding `path`, where one storage routes paths to several (endpoints); without
+   * it, `kind`. Use {@link kindAt}.
+   */
+  kindAt?(path: string): Storage['kind'];
   /** The file or folder at `path`, or undefined when nothing is there. */
   stat(path: string): Promise<FileInfo | undefined>;
   /** Files (never folders) under `dir`, recursively unless `recursive` is false. */
@@ -55,10 +76,20 @@ export interface Storage {
   /** Creates (or truncates) `path` for writing; parent folders are created. */
   write(path: string): Promise<WriteHandle>;
   /**
-   * Moves `from` to `to`, creating `to`'s parent folders. Refuses to replace an existing `to`
-   * unless `overwrite`; the refusal is a `StorageError` with reason 'exists'.
+   * Opens `path` to continue writing at `offset` (0: creates or truncates it), cutting off
+   * anything after `offset`. Undefined where the backend cannot continue a partial file (a
+   * router answers per path), so the caller writes it whole.
    */
-  rename(from: string, to: string, options?: { overwrite?: boolean }): Promise<void>;
+  resumeWrite?(path: string, offset: number): Promise<ResumableWriteHandle | undefined>;
+  /**
+   * Moves `from` to `to`, creating `to`'s parent folders. Refuses to replace an existing `to`
+   * unless `overwrite`; the refusal is a `StorageError` with reason 'exists'. The rename is
+   * durable when this resolves, unless `deferSync`: then the caller makes it durable with one
+   * `syncFolder` per folder (a batch of renames into one folder pays for one folder sync).
+   */
+  rename(from: string, to: string, options?: RenameOptions): Promise<void>;
+  /** Makes renames and removals inside `dir` durable (fsyncs the folder) where the backend can. */
+  syncFolder?(dir: string): Promise<void>;
   /** Removes a file; a file already gone is not an error. */
   remove(path: string): Promise<void>;
   /** Removes `dir` if empty (never its contents); true when it was removed. */
@@ -94,4 +125,9 @@ export class StorageError extends Error {
     this.reason = reason;
     this.path = path;
   }
+}
+
+/** The kind of backend that holds `path` (a router answers per path). */
+export function kindAt(storage: Storage, path: string): Storage['kind'] {
+  return storage.kindAt?.(path) ?? storage.kind;
 }

@@ -42,7 +42,7 @@ async function realPathOf(p: string): Promise<string> {
       const code = (error as NodeJS.ErrnoException).code;
       if (code !== 'ENOENT' && code !== 'ENOTDIR') {
         // ELOOP, ENAMETOOLONG, EACCES…: a path Ferry cannot resolve is a path it refuses.
-        throw new PathUnresolvable(`${p} cannot be resolved (${code ?? 'error'})`);
+        throw new PathUnresolvable(`the path cannot be resolved (${code ?? 'error'})`);
       }
       const parent = path.dirname(current);
       if (parent === current) return path.normalize(p);
@@ -94,8 +94,12 @@ export function makeVolumeGuard(volumes: readonly Volume[]): VolumeGuard {
         throw error;
       }
       if (!(await realRoots()).some((root) => inside(root, real))) {
-        const via = real === path.normalize(p) ? '' : ` (it resolves to ${real})`;
-        throw refuse(field, `${p} is outside every volume${via}`);
+        // Say which rule failed, never where a link leads: that would map the host for a caller.
+        const rule =
+          real === path.normalize(p)
+            ? 'it is outside every volume'
+            : 'a symbolic link in it leads outside every volume';
+        throw refuse(field, rule);
       }
       return real;
     },

@@ -6,11 +6,22 @@
  */
 import path from 'node:path';
 import { FerryError } from '../errors/index.ts';
-import { StorageError, type FileInfo, type Storage } from '../storage/index.ts';
-import { makeHasher, type ChecksumAlgorithm } from './hashing.ts';
+import { kindAt, StorageError, type FileInfo, type Storage } from '../storage/index.ts';
+import { makeHasher, makeMultiHasher, type ChecksumAlgorithm } from './hashing.ts';
+import {
+  CHECKPOINT_MIN_BYTES,
+  keepPartial,
+  openTemp,
+  type OpenedTemp,
+  type ResumePoint,
+} from './resume.ts';
+
+export { RESUMABLE_MIN_BYTES, type ResumePoint } from './resume.ts';
 
 /** What to do when the destination already exists. */
-export type ConflictPolicy = 'fail' | 'skip_if_identical' | 'overwrite' | 'rename';
+/** What to do when the destination name exists; the one list schemas and the CLI use. */
+export const conflictPolicies = ['fail', 'skip_if_identical', 'overwrite', 'rename'] as const;
+export type ConflictPolicy = (typeof conflictPolicies)[number];
 
 /** Bytes copied so far; called at most every `progressIntervalMs` and once at the end. */
 export type ProgressListener = (bytes: number, total: number) => void;
@@ -32,10 +43,39 @@ export interface CopyFileRequest {
    * Called with both checksums once the temp file verified, before it is renamed: the caller
    * records them first (invariant 3), so a crash between rename and bookkeeping is recoverable.
    */
-  onVerified?: (checksums: { source: string; destination: string }) => Promise<void>;
+  onVerified?: (verified: VerifiedCopy) => Promise<void>;
+  /**
+   * Where an earlier attempt's temp file was checkpointed: a resumable destination continues it
+   * from there when it still holds those bytes of the same source version.
+   */
+  resume?: ResumePoint | null;
+  /**
+   * Records a checkpoint (the temp's first `offset` bytes are durable at the destination); called
+   * for large files on destinations that can resume (SFTP). Without it nothing is resumable.
+   */
+  onCheckpoint?: (point: ResumePoint) => Promise<void>;
+  /** More checksums to compute from the same read (ASC MHL's formats). */
+  alsoHash?: readonly ChecksumAlgorithm[];
+  /** The caller checked free space already (a batch, once for its files: `ensureSpace`). */
+  spaceChecked?: boolean;
   signal?: AbortSignal;
   chunkSize?: number;
   progressIntervalMs?: number;
+  /** Least time between checkpoints (default 1 s: one sync and one row update a second). */
+  checkpointEveryMs?: number;
+}
+
+/** A verified temp file about to be renamed: what the caller records first. */
+export interface VerifiedCopy {
+  source: string;
+  destination: string;
+  /** The name it is renamed to (differs from `to` with the rename policy). */
+  finalPath: string;
+  /** Size and mtime of the source version that was copied. */
+  size: number;
+  mtimeMs: number;
+  /** Every algorithm the source read computed (`algorithm` plus `alsoHash`). */
+  all: Partial<Record<ChecksumAlgorithm, string>>;
 }
 
 /** What one file's copy did. */
@@ -44,6 +84,12 @@ export interface CopyFileResult {
   /** The final destination path (differs from `to` with the rename policy). */
   finalPath: string;
   bytes: number;
+  /** Bytes of an earlier attempt's temp file kept (not sent again); 0 when written whole. */
+  resumedFrom: number;
+  /** Bytes this attempt wrote to the destination. */
+  bytesWritten: number;
+  /** The copied source version's mtime (absent when nothing was copied). */
+  sourceMtimeMs?: number;
   sourceChecksum: string;
   destinationChecksum: string;
 }
@@ -102,54 +148,115 @@ async function freeName(storage: Storage, to: string): Promise<string> {
   throw new FerryError('FERRY_ERR_DESTINATION_EXISTS', { path: to });
 }
 
-async function checkSpace(request: CopyFileRequest, size: number): Promise<void> {
-  const dir = path.posix.dirname(request.to);
+/**
+ * Throws FERRY_ERR_INSUFFICIENT_SPACE unless the volume holding `dir` (or its nearest existing
+ * ancestor: the folder may not exist yet) has `bytes` plus 1 MiB free, where the backend can tell.
+ */
+export async function ensureSpace(destination: Storage, dir: string, bytes: number): Promise<void> {
   let probe = dir;
-  // The destination folder may not exist yet; ask about its nearest existing ancestor.
-  while (!(await request.destination.stat(probe)) && path.posix.dirname(probe) !== probe) {
+  while (!(await destination.stat(probe)) && path.posix.dirname(probe) !== probe) {
     probe = path.posix.dirname(probe);
   }
-  const available = await request.destination.freeSpace?.(probe);
+  const available = await destination.freeSpace?.(probe);
   // Leave a little headroom: filesystems need blocks for metadata too.
-  if (available !== undefined && available < size + MiB) {
-    throw new FerryError('FERRY_ERR_INSUFFICIENT_SPACE', { path: dir, needed: size, available });
+  if (available !== undefined && available < bytes + MiB) {
+    throw new FerryError('FERRY_ERR_INSUFFICIENT_SPACE', { path: dir, needed: bytes, available });
   }
 }
 
-/** Streams source → temp, hashing the same chunks; returns the source checksum. */
+/** What {@link writeTemp} did: the source checksums, bytes written, and the overlapped re-read. */
+interface WrittenTemp {
+  checksums: Partial<Record<ChecksumAlgorithm, string>>;
+  bytes: number;
+  /** The re-read's digest (or failure) when it ran alongside the commit. */
+  reread?: PromiseSettledResult<string>;
+}
+
+/**
+ * Streams source → temp, hashing the same chunks; returns the source checksums. The source is
+ * read from its start even when the temp keeps a prefix: the checksum covers every byte, and
+ * only the bytes past `opened.offset` are written.
+ *
+ * Read, hash and write overlap: the reader has the next chunk in flight (`transient` reads are
+ * double-buffered), and each chunk's write runs on libuv's threads while this thread hashes the
+ * same bytes. `alongsideCommit` (the verifying re-read, where written bytes are readable before
+ * the commit) runs while the commit syncs; the file counts as written once both ended.
+ */
 async function writeTemp(
   request: CopyFileRequest,
   source: FileInfo,
-  temp: string,
-): Promise<string> {
-  const hasher = makeHasher(request.algorithm);
-  const handle = await request.destination.write(temp);
+  opened: OpenedTemp,
+  alongsideCommit?: () => Promise<string>,
+): Promise<WrittenTemp> {
+  const hasher = makeMultiHasher([request.algorithm, ...(request.alsoHash ?? [])]);
+  const { handle, offset } = opened;
   const interval = request.progressIntervalMs ?? 250;
   let bytes = 0;
+  let written = 0;
   // A file copied within one interval reports only its end: small files add no chatter.
   let lastReport = Date.now();
+  let lastCheckpoint = { at: Date.now(), bytes: offset };
+  let reread: PromiseSettledResult<string> | undefined;
   try {
     for await (const chunk of request.source.read(request.from, {
       chunkSize: request.chunkSize ?? chunkSizeFor(source.size),
       signal: request.signal,
       transient: true,
     })) {
+      const end = bytes + chunk.byteLength;
+      let writing: Promise<void> | undefined;
+      if (end > offset) {
+        const fresh = bytes >= offset ? chunk : chunk.subarray(offset - bytes);
+        writing = handle.write(fresh);
+        written += fresh.byteLength;
+      }
+      // Both only read the chunk; it stays valid until the next one is asked for, after this.
       hasher.update(chunk);
-      await handle.write(chunk);
-      bytes += chunk.byteLength;
+      await writing;
+      bytes = end;
       const now = Date.now();
       if (now - lastReport >= interval) {
         lastReport = now;
         request.onProgress?.(bytes, source.size);
       }
+      if (
+        opened.checkpoint &&
+        now - lastCheckpoint.at >= (request.checkpointEveryMs ?? 1000) &&
+        bytes - lastCheckpoint.bytes >= CHECKPOINT_MIN_BYTES
+      ) {
+        await opened.checkpoint(bytes);
+        lastCheckpoint = { at: Date.now(), bytes };
+      }
     }
-    await handle.commit();
+    reread = await commitTemp(handle, alongsideCommit);
   } catch (error) {
-    await handle.abort();
+    // Closed with what it has (commit syncs and closes); the next attempt cuts it to `durable`.
+    if (keepPartial(request, opened, error)) await handle.commit().catch(() => undefined);
+    else await handle.abort();
     throw error;
   }
   request.onProgress?.(bytes, source.size);
-  return hasher.digest();
+  return { checksums: hasher.digest(), bytes: written, ...(reread ? { reread } : {}) };
+}
+
+/** Commits the temp; `alongside` runs during the commit, its outcome returned. */
+async function commitTemp(
+  handle: OpenedTemp['handle'],
+  alongside?: () => Promise<string>,
+): Promise<PromiseSettledResult<string> | undefined> {
+  if (!alongside) {
+    await handle.commit();
+    return undefined;
+  }
+  const [committed, result] = await Promise.allSettled([handle.commit(), alongside()]);
+  if (committed.status === 'rejected') throw committed.reason;
+  return result;
+}
+
+/** The value of a settled promise, or its failure thrown. */
+function settled<T>(result: PromiseSettledResult<T>): T {
+  if (result.status === 'rejected') throw result.reason;
+  return result.value;
 }
 
 /** Applies the conflict policy; returns where to write, or a skip result. */
@@ -177,6 +284,8 @@ async function resolveConflict(
             outcome: 'skipped_identical',
             finalPath: request.to,
             bytes: 0,
+            resumedFrom: 0,
+            bytesWritten: 0,
             sourceChecksum: a,
             destinationChecksum: b,
           };
@@ -192,35 +301,101 @@ async function resolveConflict(
  * FERRY_ERR_DESTINATION_EXISTS, FERRY_ERR_INSUFFICIENT_SPACE or FERRY_ERR_STORAGE.
  */
 export async function copyFile(request: CopyFileRequest): Promise<CopyFileResult> {
+  const staged = await stageCopy(request);
+  if (!('temp' in staged)) return staged;
   try {
-    return await copyFileUnmapped(request);
+    await request.onVerified?.(staged.verified);
+  } catch (error) {
+    await discardStaged(request.destination, staged);
+    throw asTransferError(error);
+  }
+  await placeStaged(request.destination, staged);
+  return staged.result;
+}
+
+/**
+ * A verified copy still under its temp name (written, fsynced, re-read and matched): what a
+ * batch records before renaming (`placeStaged`) many at once.
+ */
+export interface StagedCopy {
+  temp: string;
+  overwrite: boolean;
+  verified: VerifiedCopy;
+  /** What `copyFile` returns once it is renamed. */
+  result: CopyFileResult;
+}
+
+/**
+ * Everything of `copyFile` but the rename: the verified temp file, or the skip result. The
+ * caller records `verified` and then places or discards it. Errors are mapped as `copyFile`'s.
+ */
+export async function stageCopy(request: CopyFileRequest): Promise<StagedCopy | CopyFileResult> {
+  try {
+    return await stageUnmapped(request);
   } catch (error) {
     throw asTransferError(error);
   }
 }
 
-async function copyFileUnmapped(request: CopyFileRequest): Promise<CopyFileResult> {
+/**
+ * Renames a staged copy to its final name (`deferSync`: the caller syncs the folder once for a
+ * batch); the temp file is removed when that fails.
+ */
+export async function placeStaged(
+  destination: Storage,
+  staged: StagedCopy,
+  options: { deferSync?: boolean } = {},
+): Promise<void> {
+  try {
+    await destination.rename(staged.temp, staged.verified.finalPath, {
+      overwrite: staged.overwrite,
+      deferSync: options.deferSync,
+    });
+  } catch (error) {
+    await discardStaged(destination, staged);
+    throw asTransferError(error);
+  }
+}
+
+/** Removes a staged copy's temp file (never throws). */
+export async function discardStaged(destination: Storage, staged: StagedCopy): Promise<void> {
+  await destination.remove(staged.temp).catch(() => undefined);
+}
+
+async function stageUnmapped(request: CopyFileRequest): Promise<StagedCopy | CopyFileResult> {
   const source = await request.source.stat(request.from);
   if (!source || source.kind !== 'file') {
     throw new StorageError('not_found', request.from, `${request.from} is not a file`);
   }
   const resolved = await resolveConflict(request, source.size);
   if ('outcome' in resolved) return resolved;
-  await checkSpace(request, source.size);
+  if (!request.spaceChecked)
+    await ensureSpace(request.destination, path.posix.dirname(request.to), source.size);
   const temp = tempNameFor(resolved.target, request.tempTag);
-  // A leftover of an interrupted attempt (maybe read-only, maybe a planted link) goes first.
-  await request.destination.remove(temp);
-  let renamed = false;
+  const opened = await openTemp(request, source, temp);
+  const reread = () =>
+    hashFile(request.destination, temp, request.algorithm, {
+      chunkSize: request.chunkSize ?? chunkSizeFor(source.size),
+      signal: request.signal,
+    });
+  // On a local disk the written bytes are readable (page cache) before the fsync ends, so the
+  // re-read overlaps it; a remote temp (SFTP, SMB) is re-read only once it is committed.
+  const overlapped = kindAt(request.destination, temp) === 'local' && !opened.checkpoint;
+  let keep = false;
   try {
-    const sourceChecksum = await writeTemp(request, source, temp);
+    const written = await writeTemp(request, source, opened, overlapped ? reread : undefined).catch(
+      (error: unknown) => {
+        keep = keepPartial(request, opened, error);
+        throw error;
+      },
+    );
+    const sourceChecksums = written.checksums;
+    const sourceChecksum = sourceChecksums[request.algorithm] ?? '';
     const after = await request.source.stat(request.from);
     if (!after || after.size !== source.size || after.mtimeMs !== source.mtimeMs) {
       throw new FerryError('FERRY_ERR_SOURCE_CHANGED', { path: request.from });
     }
-    const destinationChecksum = await hashFile(request.destination, temp, request.algorithm, {
-      chunkSize: request.chunkSize ?? chunkSizeFor(source.size),
-      signal: request.signal,
-    });
+    const destinationChecksum = written.reread ? settled(written.reread) : await reread();
     if (sourceChecksum !== destinationChecksum) {
       throw new FerryError('FERRY_ERR_CHECKSUM_MISMATCH', {
         file: request.to,
@@ -232,17 +407,31 @@ async function copyFileUnmapped(request: CopyFileRequest): Promise<CopyFileResul
     // Permission bits only: setuid/setgid from a dropped file must not survive on Ferry's side.
     const mode = source.mode === undefined ? undefined : source.mode & 0o777;
     await request.destination.setAttributes?.(temp, { mtimeMs: source.mtimeMs, mode });
-    await request.onVerified?.({ source: sourceChecksum, destination: destinationChecksum });
-    await request.destination.rename(temp, resolved.target, { overwrite: resolved.overwrite });
-    renamed = true;
+    keep = true;
     return {
-      outcome: 'copied',
-      finalPath: resolved.target,
-      bytes: source.size,
-      sourceChecksum,
-      destinationChecksum,
+      temp,
+      overwrite: resolved.overwrite,
+      verified: {
+        source: sourceChecksum,
+        destination: destinationChecksum,
+        all: sourceChecksums,
+        finalPath: resolved.target,
+        size: source.size,
+        mtimeMs: source.mtimeMs,
+      },
+      result: {
+        outcome: 'copied',
+        finalPath: resolved.target,
+        bytes: source.size,
+        resumedFrom: opened.offset,
+        bytesWritten: written.bytes,
+        sourceMtimeMs: source.mtimeMs,
+        sourceChecksum,
+        destinationChecksum,
+      },
     };
   } finally {
-    if (!renamed) await request.destination.remove(temp).catch(() => undefined);
+    // Staged (the caller places or discards it) or kept for the next attempt.
+    if (!keep) await request.destination.remove(temp).catch(() => undefined);
   }
 }

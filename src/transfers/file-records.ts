@@ -1,5 +1,6 @@
 /** The per-file rows of a transfer (folder transfers and watch profiles): one function each. */
 import type { Queryable } from '../db/index.ts';
+import type { ResumePoint } from './copy-file.ts';
 
 export type FileStatus =
   'detected' | 'transferring' | 'verified' | 'completed' | 'skipped' | 'failed';
@@ -16,7 +17,11 @@ export interface FileRow {
   source_checksum: string | null;
   destination_checksum: string | null;
   checksum_match: boolean | null;
+  /** Where the file was renamed to, recorded before the rename (the `rename` policy's name). */
+  delivered_path: string | null;
   bytes_transferred: number;
+  /** Where the temp file at a resumable destination was last checkpointed (copy-file.ts). */
+  resume_point: ResumePoint | null;
   attempts: number;
   error_code: string | null;
   error_message: string | null;
@@ -25,29 +30,68 @@ export interface FileRow {
   transfer_completed_at: Date | null;
 }
 
-const fileColumns = `id::int AS id, transfer_id, relative_path, file_size::float8 AS file_size, source_mtime_ms,
+/** The columns of a FileRow, typed as it expects. */
+export const fileColumns = `id::int AS id, transfer_id, relative_path, file_size::float8 AS file_size, source_mtime_ms,
   status, algorithm, source_checksum, destination_checksum, checksum_match,
-  bytes_transferred::float8 AS bytes_transferred, attempts, error_code, error_message, detected_at,
+  delivered_path, bytes_transferred::float8 AS bytes_transferred, resume_point, attempts, error_code, error_message, detected_at,
   transfer_started_at, transfer_completed_at`;
+
+/** How {@link claimFiles} treats paths the transfer already has rows for (watch profiles). */
+export interface ClaimOptions {
+  /** Claim only paths with no recorded version at all (`on_new_version: ignore`). */
+  newPathsOnly?: boolean;
+  /**
+   * End older open versions of each claimed path as `skipped` (superseded): one row per path in
+   * flight. A `verified` row is left to finish (its copy is delivered; the move's delete keeps a
+   * source that changed).
+   */
+  supersede?: boolean;
+}
 
 /**
  * Claims files for a transfer: a (path, size, mtime) version already recorded is not claimed
- * again. Returns only the rows this call created.
+ * again. Returns only the rows this call created. One statement for the whole listing, whatever
+ * its length (the filter, the insert and the supersede are CTEs of it): a scan of 10,000 files
+ * is one round trip, not one per file.
  */
 export async function claimFiles(
   tx: Queryable,
   transferId: number,
   algorithm: string,
   files: readonly { relative: string; size: number; mtimeMs: number }[],
+  options: ClaimOptions = {},
 ): Promise<FileRow[]> {
   if (files.length === 0) return [];
+  // Data-modifying CTEs share one snapshot: the UPDATE sees the older rows, not the new ones.
   const { rows } = await tx.query<FileRow>(
-    `INSERT INTO ferry.transfer_files (transfer_id, relative_path, file_size, source_mtime_ms, status, algorithm)
-     SELECT $1, f->>'relative', (f->>'size')::bigint, (f->>'mtimeMs')::float8, 'detected', $2
-     FROM jsonb_array_elements($3::jsonb) AS x(f)
-     ON CONFLICT (transfer_id, relative_path, file_size, source_mtime_ms) DO NOTHING
-     RETURNING ${fileColumns}`,
-    [transferId, algorithm, JSON.stringify(files)],
+    `WITH listed AS (
+       SELECT f->>'relative' AS relative_path, (f->>'size')::bigint AS file_size,
+         (f->>'mtimeMs')::float8 AS source_mtime_ms
+       FROM jsonb_array_elements($3::jsonb) AS x(f)
+     ), fresh AS (
+       SELECT l.* FROM listed AS l
+       WHERE NOT $4::boolean OR NOT EXISTS (SELECT 1 FROM ferry.transfer_files AS k
+         WHERE k.transfer_id = $1 AND k.relative_path = l.relative_path)
+     ), claimed AS (
+       INSERT INTO ferry.transfer_files (transfer_id, relative_path, file_size, source_mtime_ms, status, algorithm)
+       SELECT $1, relative_path, file_size, source_mtime_ms, 'detected', $2 FROM fresh
+       ON CONFLICT (transfer_id, relative_path, file_size, source_mtime_ms) DO NOTHING
+       RETURNING *
+     ), superseded AS (
+       UPDATE ferry.transfer_files AS old SET status = 'skipped',
+         error_message = 'superseded by a newer version', transfer_completed_at = now()
+       FROM claimed AS c
+       WHERE $5::boolean AND old.transfer_id = $1 AND old.relative_path = c.relative_path
+         AND old.id < c.id AND old.status IN ('detected', 'transferring')
+     )
+     SELECT ${fileColumns} FROM claimed`,
+    [
+      transferId,
+      algorithm,
+      JSON.stringify(files),
+      options.newPathsOnly ?? false,
+      options.supersede ?? false,
+    ],
   );
   return rows.sort((a, b) => a.id - b.id);
 }
@@ -88,20 +132,6 @@ export async function lastDelivered(
   return rows[0];
 }
 
-/** Paths with any recorded version (for `on_new_version: ignore`). */
-export async function knownPaths(
-  tx: Queryable,
-  transferId: number,
-  paths: readonly string[],
-): Promise<Set<string>> {
-  if (paths.length === 0) return new Set();
-  const { rows } = await tx.query<{ relative_path: string }>(
-    `SELECT DISTINCT relative_path FROM ferry.transfer_files WHERE transfer_id = $1 AND relative_path = ANY($2::text[])`,
-    [transferId, paths],
-  );
-  return new Set(rows.map((r) => r.relative_path));
-}
-
 export async function updateFile(
   tx: Queryable,
   id: number,
@@ -116,6 +146,18 @@ export async function updateFile(
   await tx.query(`UPDATE ferry.transfer_files SET ${sets.join(', ')} WHERE id = $1`, [
     id,
     ...keys.map((k) => rest[k]),
+  ]);
+}
+
+/** Records a checkpoint of the file's temp file: a retry continues from it. */
+export async function recordResumePoint(
+  tx: Queryable,
+  id: number,
+  point: ResumePoint,
+): Promise<void> {
+  await tx.query(`UPDATE ferry.transfer_files SET resume_point = $2::jsonb WHERE id = $1`, [
+    id,
+    JSON.stringify(point),
   ]);
 }
 

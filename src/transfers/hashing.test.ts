@@ -20,7 +20,12 @@ import {
   type IHasher,
 } from 'hash-wasm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checksumAlgorithms, makeHasher, type ChecksumAlgorithm } from './hashing.ts';
+import {
+  checksumAlgorithms,
+  makeHasher,
+  makeMultiHasher,
+  type ChecksumAlgorithm,
+} from './hashing.ts';
 
 const MiB = 1024 * 1024;
 const inCi = process.env.CI === 'true' || process.env.CI === '1';
@@ -218,5 +223,20 @@ describe('hasher lifecycle', () => {
     expect(() => makeHasher('crc32' as ChecksumAlgorithm)).toThrow(
       'unknown checksum algorithm "crc32"; expected one of xxh128, xxh3, xxh64, sha256, sha1, md5, blake3',
     );
+  });
+});
+
+describe('makeMultiHasher', () => {
+  it('gives each algorithm the digest its own hasher gives for the same chunks', () => {
+    const pieces = [randomBytes(1000), Buffer.alloc(0), randomBytes(70_000)];
+    const multi = makeMultiHasher([...checksumAlgorithms, 'md5']);
+    for (const piece of pieces) multi.update(piece);
+    const all = multi.digest();
+    expect(Object.keys(all).sort()).toEqual([...checksumAlgorithms].sort());
+    for (const algorithm of checksumAlgorithms) {
+      const single = makeHasher(algorithm);
+      for (const piece of pieces) single.update(piece);
+      expect(all[algorithm], algorithm).toBe(single.digest());
+    }
   });
 });

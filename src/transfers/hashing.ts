@@ -2,20 +2,17 @@
  * Streaming checksums for verified transfers. Each algorithm comes from the fastest correct
  * streaming implementation measured on our machines (`npm run bench hashing` prints the figures
  * and warns when another candidate overtakes the choice): node:crypto (OpenSSL) for
- * sha256/sha1/md5, @node-rs/xxhash for xxh64/xxh3, hash-wasm for xxh128 (the only streaming
- * xxh128 we have; @node-rs/xxhash hashes xxh128 only in one shot), @napi-rs/blake-hash for blake3.
+ * sha256/sha1/md5, @node-rs/xxhash for xxh64/xxh3, xxhash-addon (native, N-API) for xxh128
+ * (@node-rs/xxhash hashes xxh128 only in one shot; hash-wasm's WebAssembly one measured slower),
+ * @napi-rs/blake-hash for blake3.
  *
  * Digests are lowercase hex in the canonical big-endian form that `xxhsum -H1/-H2/-H3`,
  * `sha256sum`, `sha1sum`, `md5sum` and `b3sum` print, zero-padded to the full width.
- *
- * `makeHasher` is synchronous. hash-wasm instantiates its WebAssembly asynchronously, so this
- * module awaits one xxh128 instance at load (top-level await, well under a millisecond) and every
- * xxh128 hasher swaps its own saved state into it for the length of one synchronous call.
  */
 import { createHash } from 'node:crypto';
 import { Blake3Hasher } from '@napi-rs/blake-hash';
 import { Xxh64, xxh3 } from '@node-rs/xxhash';
-import { createXXHash128 } from 'hash-wasm';
+import xxhashAddon from 'xxhash-addon';
 
 /** Every checksum a transfer can record; xxh128 is the default (ASC MHL's choice). */
 export const checksumAlgorithms = [
@@ -39,7 +36,7 @@ export interface Hasher {
 
 /** Which library computes each algorithm, for logs and the benchmark. */
 export const checksumImplementations: Readonly<Record<ChecksumAlgorithm, string>> = Object.freeze({
-  xxh128: 'hash-wasm (one shared WebAssembly instance, per-hasher state)',
+  xxh128: 'xxhash-addon XXHash128 (native)',
   xxh3: '@node-rs/xxhash xxh3.Xxh3',
   xxh64: '@node-rs/xxhash Xxh64',
   sha256: 'node:crypto',
@@ -89,21 +86,18 @@ function makeXxh3Hasher(): Hasher {
   };
 }
 
-const xxh128Wasm = await createXXHash128();
-const xxh128Initial = xxh128Wasm.init().save();
+/** Seed 0, as `xxhsum -H2` uses (8 bytes: a seed; 136 or more would be a custom secret). */
+const xxh128Seed = Buffer.alloc(8);
 
-/**
- * Interleaved transfers share the one instance safely because JavaScript runs each call to the
- * end: load this hasher's state, hash, save. The state is ~580 bytes against chunks of >= 1 MiB.
- */
 function makeXxh128Hasher(): Hasher {
-  let state = xxh128Initial;
+  const hash = new xxhashAddon.XXHash128(xxh128Seed);
   return {
     update: function updateXxh128(chunk) {
-      state = xxh128Wasm.load(state).update(chunk).save();
+      // The binding takes a Buffer; a view over the same bytes copies nothing.
+      hash.update(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
     },
     digest: function digestXxh128() {
-      return xxh128Wasm.load(state).digest('hex');
+      return hash.digest().toString('hex');
     },
   };
 }
@@ -160,6 +154,26 @@ export function makeHasher(algorithm: ChecksumAlgorithm): Hasher {
       ensureOpen();
       done = true;
       return inner.digest();
+    },
+  };
+}
+
+/** Several checksums of one stream: every chunk goes to each hasher (ASC MHL's formats). */
+export interface MultiHasher {
+  update(chunk: Uint8Array): void;
+  /** Each algorithm's digest; ends every hasher. */
+  digest(): Partial<Record<ChecksumAlgorithm, string>>;
+}
+
+/** Hashes one read with each of `algorithms` (duplicates hashed once). */
+export function makeMultiHasher(algorithms: readonly ChecksumAlgorithm[]): MultiHasher {
+  const hashers = [...new Set(algorithms)].map((a) => [a, makeHasher(a)] as const);
+  return {
+    update: function updateAll(chunk) {
+      for (const [, hasher] of hashers) hasher.update(chunk);
+    },
+    digest: function digestAll() {
+      return Object.fromEntries(hashers.map(([a, hasher]) => [a, hasher.digest()]));
     },
   };
 }

@@ -2,7 +2,7 @@
  * Progress of one transfer across its files: bytes, percent, rate and ETA, emitted as
  * `transfer:progress` (throttled) and written to the row at most once a second.
  */
-import type { Bus, FerryEvents } from '../live/bus.ts';
+import type { Bus, FerryEvents } from '../bus/bus.ts';
 
 export interface ProgressMeter {
   /** Bytes of the file in flight so far (resets per file). */

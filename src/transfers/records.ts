@@ -1,23 +1,21 @@
 /** The transfer tables: one function per operation. */
 import type { Queryable } from '../db/index.ts';
+import type { RootPin } from '../storage/roots.ts';
 import type { ChecksumAlgorithm } from './hashing.ts';
 import type { ConflictPolicy } from './copy-file.ts';
+import type { MhlOptions } from '../mhl/transfer.ts';
+import { transferStatuses, type TransferStatus } from '../client/statuses.ts';
 
-/** Statuses of a transfer; `active`/`paused`/`error` belong to watch profiles. */
-export type TransferStatus =
-  | 'pending'
-  | 'validating'
-  | 'copying'
-  | 'verifying'
-  | 'completed'
-  | 'failed'
-  | 'cancelled'
-  | 'active'
-  | 'paused'
-  | 'error';
+export { transferStatuses, type TransferStatus };
+
+/** A one-off transfer that is being worked on (a job holds it). */
+export const runningStatuses = ['validating', 'copying', 'verifying'] as const;
+
+/** A one-off transfer not finished yet: waiting for its job, or running. */
+export const unfinishedStatuses: readonly TransferStatus[] = ['pending', ...runningStatuses];
 
 /** Ferry's own per-transfer options (beyond the Ketter fields). */
-export interface TransferOptions {
+export interface TransferOptions extends MhlOptions {
   checksum_algorithm: ChecksumAlgorithm;
   conflict_policy: ConflictPolicy;
   include: string[];
@@ -29,6 +27,8 @@ export interface TransferOptions {
   on_new_version: 'transfer' | 'ignore';
   /** One-file transfers: the destination file name when it differs from the source's (`ferry cp a b`). */
   target_name?: string;
+  /** Cap on this transfer's (or profile's) bytes to destinations and from endpoints. */
+  max_bytes_per_second?: number;
 }
 
 /** A transfer row as the API shows it. */
@@ -52,6 +52,9 @@ export interface TransferRow {
   progress_percent: number;
   error_message: string | null;
   failure_streak: number;
+  /** The pinned source and destination folders (null only on rows older than pinning). */
+  source_root: RootPin | null;
+  destination_root: RootPin | null;
   created_at: Date;
   started_at: Date | null;
   completed_at: Date | null;
@@ -60,7 +63,8 @@ export interface TransferRow {
 const transferColumns = `id, owner_user_id, source_path, destination_path, status, operation_mode,
   watch_mode_enabled, watch_continuous, watch_job_id, watch_cycle_count, settle_time_seconds, options,
   file_name, file_size::float8 AS file_size, file_count, bytes_transferred::float8 AS bytes_transferred,
-  progress_percent, error_message, failure_streak, created_at, started_at, completed_at`;
+  progress_percent, error_message, failure_streak, source_root, destination_root, created_at, started_at,
+  completed_at`;
 
 export type NewTransfer = Pick<
   TransferRow,
@@ -76,14 +80,19 @@ export type NewTransfer = Pick<
   | 'options'
   | 'file_name'
   | 'file_size'
+  | 'source_root'
+  | 'destination_root'
 >;
 
-export async function insertTransfer(tx: Queryable, t: NewTransfer): Promise<TransferRow> {
+export async function insertTransfer(
+  tx: Queryable,
+  t: NewTransfer & { cluster_part?: string },
+): Promise<TransferRow> {
   const { rows } = await tx.query<TransferRow>(
     `INSERT INTO ferry.transfers (owner_user_id, source_path, destination_path, status, operation_mode,
        watch_mode_enabled, watch_continuous, watch_job_id, settle_time_seconds, options, file_name, file_size,
-       started_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, CASE WHEN $4 = 'active' THEN now() END)
+       source_root, destination_root, started_at, cluster_part)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, CASE WHEN $4 = 'active' THEN now() END, $15)
      RETURNING ${transferColumns}`,
     [
       t.owner_user_id,
@@ -98,9 +107,21 @@ export async function insertTransfer(tx: Queryable, t: NewTransfer): Promise<Tra
       JSON.stringify(t.options),
       t.file_name,
       t.file_size,
+      JSON.stringify(t.source_root),
+      JSON.stringify(t.destination_root),
+      t.cluster_part ?? null,
     ],
   );
   return rows[0] as TransferRow;
+}
+
+/** The transfer a cluster job part made (`{job id}:{zone}`), if it made one already. */
+export async function transferOfPart(tx: Queryable, part: string): Promise<number | undefined> {
+  const { rows } = await tx.query<{ id: number }>(
+    `SELECT id FROM ferry.transfers WHERE cluster_part = $1`,
+    [part],
+  );
+  return rows[0]?.id;
 }
 
 export async function getTransfer(tx: Queryable, id: number): Promise<TransferRow | undefined> {
@@ -114,7 +135,7 @@ export async function getTransfer(tx: Queryable, id: number): Promise<TransferRo
 /** Transfers newest first, optionally by status and owner. */
 export async function listTransfers(
   tx: Queryable,
-  filter: { status?: string; ownerUserId?: number; limit: number; offset: number },
+  filter: { status?: string; ownerUserId?: number | undefined; limit: number; offset: number },
 ): Promise<{ total: number; items: TransferRow[] }> {
   const where = `($1::text IS NULL OR status = $1) AND ($2::int IS NULL OR owner_user_id = $2)`;
   const params = [filter.status ?? null, filter.ownerUserId ?? null];
@@ -134,8 +155,8 @@ export async function listTransfers(
 /** One-off transfers not finished yet (each should have a queued or running job). */
 export async function unfinishedOneOffIds(tx: Queryable): Promise<number[]> {
   const { rows } = await tx.query<{ id: number }>(
-    `SELECT id FROM ferry.transfers WHERE NOT watch_mode_enabled
-       AND status IN ('pending', 'validating', 'copying', 'verifying') ORDER BY id`,
+    `SELECT id FROM ferry.transfers WHERE NOT watch_mode_enabled AND cluster_part IS NULL
+       AND status IN (${unfinishedStatuses.map((s) => `'${s}'`).join(', ')}) ORDER BY id`,
   );
   return rows.map((r) => r.id);
 }
@@ -152,7 +173,9 @@ export async function activeWatchIds(tx: Queryable): Promise<number[]> {
 export async function updateTransfer(
   tx: Queryable,
   id: number,
-  fields: Partial<Omit<TransferRow, 'id' | 'options' | 'created_at'>>,
+  fields: Partial<
+    Omit<TransferRow, 'id' | 'options' | 'created_at' | 'source_root' | 'destination_root'>
+  >,
   expect?: { statusIn: readonly TransferStatus[] },
 ): Promise<TransferRow | undefined> {
   const keys = Object.keys(fields) as (keyof typeof fields)[];

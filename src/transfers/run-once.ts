@@ -5,16 +5,20 @@
 import path from 'node:path';
 import type { Db } from '../db/index.ts';
 import { makeNameFilter, scanSource } from '../intake/index.ts';
-import type { Bus, FerryEvents } from '../live/bus.ts';
-import type { Storage } from '../storage/index.ts';
-import type { Delivery } from './deliver.ts';
+import type { Bus, FerryEvents } from '../bus/bus.ts';
+import { sealTransfer, type MhlSealer } from '../mhl/transfer.ts';
+import type { Storage, VolumeGuard } from '../storage/index.ts';
+import { confineStorage, isRootChanged } from '../storage/roots.ts';
+import type { Delivery, DeliveryScope } from './deliver.ts';
 import { claimFiles, listFiles, openFiles, type FileRow } from './file-records.ts';
+import { rootsOf } from './pins.ts';
 import { makeProgressMeter } from './progress.ts';
 import {
   getTransfer,
   log,
   updateTransfer,
   type TransferRow,
+  unfinishedStatuses,
   type TransferStatus,
 } from './records.ts';
 
@@ -23,19 +27,19 @@ export interface RunOnceDeps {
   bus: Bus<FerryEvents>;
   source: Storage;
   delivery: Delivery;
+  /** Checks that the pinned roots are still inside a volume. */
+  volumes?: VolumeGuard;
   logError: (error: unknown, message: string) => void;
+  /** Seals `mhl: true` folder transfers once their files are delivered. */
+  mhl?: MhlSealer;
 }
 
 const finalStatuses: readonly TransferStatus[] = ['completed', 'failed', 'cancelled'];
-const runningStatuses: readonly TransferStatus[] = [
-  'pending',
-  'validating',
-  'copying',
-  'verifying',
-];
+const runningStatuses = unfinishedStatuses;
 
 export interface OnceRunner {
-  run(id: number, signal: AbortSignal): Promise<TransferStatus | undefined>;
+  /** `scope`: who delivers (a cluster part passes its lease-fenced db and token). */
+  run(id: number, signal: AbortSignal, scope?: DeliveryScope): Promise<TransferStatus | undefined>;
   /** Aborts the run in this process, if it runs here (cancel/delete). */
   abortLocal(id: number): void;
 }
@@ -69,7 +73,8 @@ export function makeOnceRunner(deps: RunOnceDeps): OnceRunner {
   async function claim(t: TransferRow): Promise<{ error?: string }> {
     const existing = await listFiles(db, t.id, { limit: 1, offset: 0 });
     if (existing.total > 0) return {};
-    const info = await deps.source.stat(t.source_path);
+    const source = await sourceOf(t);
+    const info = await source.stat(t.source_path);
     if (!info) return { error: `Source path does not exist: ${t.source_path}` };
     let files: { relative: string; size: number; mtimeMs: number }[];
     if (info.kind === 'file') {
@@ -80,7 +85,7 @@ export function makeOnceRunner(deps: RunOnceDeps): OnceRunner {
         include: t.options.include,
         exclude: t.options.exclude,
       });
-      const scan = await scanSource(deps.source, t.source_path, filter, {
+      const scan = await scanSource(source, t.source_path, filter, {
         recursive: t.options.recursive,
       });
       files = scan.files.map((f) => ({ relative: f.relative, size: f.size, mtimeMs: f.mtimeMs }));
@@ -95,8 +100,14 @@ export function makeOnceRunner(deps: RunOnceDeps): OnceRunner {
     return {};
   }
 
+  /** The source storage, confined to the transfer's pinned source folder. */
+  async function sourceOf(t: TransferRow): Promise<Storage> {
+    return confineStorage(deps.source, [(await rootsOf(db, t, deps.volumes)).source]);
+  }
+
   /** A folder move removes only verified files, then the folders left empty. */
   async function pruneSource(t: TransferRow, rows: readonly FileRow[]): Promise<void> {
+    const source = await sourceOf(t);
     const dirs = new Set<string>();
     for (const row of rows) {
       let dir = path.dirname(path.join(t.source_path, row.relative_path));
@@ -106,12 +117,13 @@ export function makeOnceRunner(deps: RunOnceDeps): OnceRunner {
       }
     }
     for (const dir of [...dirs].sort((a, b) => b.length - a.length))
-      await deps.source.removeEmptyDir(dir);
+      await source.removeEmptyDir(dir);
   }
 
   async function runClaimed(
     t: TransferRow,
     controller: AbortController,
+    options: DeliveryScope,
   ): Promise<TransferStatus | undefined> {
     let current = await setStatus(t, 'copying');
     if (!current) return undefined;
@@ -139,34 +151,45 @@ export function makeOnceRunner(deps: RunOnceDeps): OnceRunner {
     });
     meter.fileDone((current.file_size ?? pendingBytes) - pendingBytes);
     const failures: string[] = [];
-    for (const row of opened) {
-      if (controller.signal.aborted) return undefined;
-      const outcome = await deps.delivery.deliver(
-        current,
-        row,
-        (bytes) => {
+    // A batch at a time (deliver-batch.ts), `transfers.concurrency` files of it copied at once;
+    // the progress in flight is approximate then.
+    await deps.delivery.deliver(
+      current,
+      opened,
+      {
+        progress(row, bytes) {
           meter.file(row.relative_path, bytes);
           if (bytes === row.file_size && opened.length === 1)
             void setStatus(t, 'verifying').catch((error: unknown) => {
               deps.logError(error, 'status update failed');
             });
         },
-        controller.signal,
-      );
-      meter.fileDone(row.file_size);
-      if (outcome === 'failed') failures.push(row.relative_path);
-    }
+        finished(row, status) {
+          meter.fileDone(row.file_size);
+          if (status === 'failed') failures.push(row.relative_path);
+        },
+      },
+      controller.signal,
+      options,
+    );
+    if (controller.signal.aborted) return undefined;
     if (t.operation_mode === 'move' && t.file_name === null) await pruneSource(t, opened);
+    const sealProblem =
+      t.options.mhl && t.file_name === null && deps.mhl
+        ? await sealTransfer(db, deps.mhl, current, controller.signal)
+        : undefined;
     const failedBefore = summary.failed;
     const failedCount = failures.length + failedBefore;
-    if (failedCount > 0) {
+    if (failedCount > 0 || sealProblem !== undefined) {
       const first = (await listFiles(db, t.id, { limit: 1000, offset: 0 })).items.find(
         (f) => f.status === 'failed',
       );
       const message =
-        failedCount === 1 && first
-          ? (first.error_message ?? 'failed')
-          : `${failedCount} files failed; first: ${first?.relative_path ?? ''}: ${first?.error_message ?? ''}`;
+        failedCount === 0 && sealProblem !== undefined
+          ? sealProblem
+          : failedCount === 1 && first
+            ? (first.error_message ?? 'failed')
+            : `${failedCount} files failed; first: ${first?.relative_path ?? ''}: ${first?.error_message ?? ''}`;
       current = await setStatus(t, 'failed', {
         error_message: message,
         completed_at: new Date(),
@@ -185,7 +208,11 @@ export function makeOnceRunner(deps: RunOnceDeps): OnceRunner {
     return current ? 'completed' : undefined;
   }
 
-  async function run(id: number, signal: AbortSignal): Promise<TransferStatus | undefined> {
+  async function run(
+    id: number,
+    signal: AbortSignal,
+    options: DeliveryScope = {},
+  ): Promise<TransferStatus | undefined> {
     const t = await getTransfer(db, id);
     if (!t || finalStatuses.includes(t.status) || t.watch_mode_enabled) return t?.status;
     const controller = new AbortController();
@@ -206,7 +233,13 @@ export function makeOnceRunner(deps: RunOnceDeps): OnceRunner {
         return 'failed';
       }
       const fresh = await getTransfer(db, id);
-      return fresh ? await runClaimed(fresh, controller) : undefined;
+      return fresh ? await runClaimed(fresh, controller, options) : undefined;
+    } catch (error) {
+      if (!isRootChanged(error)) throw error;
+      // A swapped folder is not retried: nothing outside the pinned roots is touched.
+      await setStatus(t, 'failed', { error_message: error.message, completed_at: new Date() });
+      await log(db, id, 'error', 'transfer.root_changed', error.message);
+      return 'failed';
     } finally {
       signal.removeEventListener('abort', onAbort);
       running.delete(id);

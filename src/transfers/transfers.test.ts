@@ -14,36 +14,23 @@ import {
   writeFileSync,
 } from 'node:fs';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { advanceUntil, makeFakeClock } from '../../test/helpers/clock.ts';
 import { storeKinds } from '../../test/helpers/stores.ts';
 import {
   sha256File,
-  transferWorld,
+  useTransferWorlds,
   writeRandom,
   type HistoryJson,
-  type TransferWorld,
 } from '../../test/helpers/transfers.ts';
 
 const KB = 1024;
 
 describe.each(storeKinds)('transfers on %s', (kind) => {
-  let world: TransferWorld | undefined;
-  afterEach(async () => {
-    await world?.cleanup();
-    world = undefined;
-  });
-
-  async function finished(w: TransferWorld, id: number) {
-    await w.collect(
-      'transfer:status',
-      1,
-      (s) => s.transferId === id && ['completed', 'failed', 'cancelled'].includes(s.status),
-    );
-    return (await w.request('GET', `/api/v1/transfers/${id}`)).json;
-  }
+  const startWorld = useTransferWorlds();
 
   it('COPY: three 50 KB files arrive with matching checksums; sources remain', async () => {
-    const w = (world = await transferWorld(kind));
+    const w = await startWorld(kind);
     const sums = ['a.bin', 'b.bin', 'c.bin'].map((n) => writeRandom(path.join(w.src, n), 50 * KB));
     chmodSync(path.join(w.src, 'b.bin'), 0o640);
     utimesSync(path.join(w.src, 'c.bin'), 1_000_000, 1_000_000);
@@ -58,7 +45,7 @@ describe.each(storeKinds)('transfers on %s', (kind) => {
       watch_mode_enabled: false,
     });
     expect(Number.isInteger(created.json.id)).toBe(true);
-    const done = await finished(w, created.json.id);
+    const done = await w.finished(created.json.id);
     expect(done).toMatchObject({
       status: 'completed',
       progress_percent: 100,
@@ -82,7 +69,7 @@ describe.each(storeKinds)('transfers on %s', (kind) => {
   });
 
   it('MOVE: files arrive verified and the sources are gone, nested folders too', async () => {
-    const w = (world = await transferWorld(kind));
+    const w = await startWorld(kind);
     const sums = ['a.bin', 'x/b.bin', 'x/y/c.bin'].map((n) =>
       writeRandom(path.join(w.src, n), 50 * KB),
     );
@@ -91,7 +78,7 @@ describe.each(storeKinds)('transfers on %s', (kind) => {
       destination_path: w.dst,
       operation_mode: 'move',
     });
-    const done = await finished(w, created.json.id);
+    const done = await w.finished(created.json.id);
     expect(done.status).toBe('completed');
     ['a.bin', 'x/b.bin', 'x/y/c.bin'].forEach((n, i) => {
       expect(sha256File(path.join(w.dst, n))).toBe(sums[i]);
@@ -102,20 +89,15 @@ describe.each(storeKinds)('transfers on %s', (kind) => {
   });
 
   it('pause/resume: nothing is detected while paused; the cycle count carries on', async () => {
-    const w = (world = await transferWorld(kind));
-    const created = await w.request('POST', '/transfers', {
-      source_path: w.src,
-      destination_path: w.dst,
-      watch_mode_enabled: true,
-      watch_continuous: true,
-      settle_time_seconds: 0,
-    });
+    const clock = makeFakeClock();
+    const w = await startWorld(kind, { transferClock: clock });
+    const created = await w.watch();
     expect(created.json).toMatchObject({ status: 'active', watch_continuous: true });
     const id: number = created.json.id;
     const firstTwo = w.collect('watch:file-finished', 2, (e) => e.transferId === id);
     writeRandom(path.join(w.src, '1.bin'), 50 * KB);
     writeRandom(path.join(w.src, '2.bin'), 50 * KB);
-    await firstTwo;
+    await advanceUntil(clock, firstTwo, 200);
 
     const ended = w.collect(
       'transfer:status',
@@ -131,12 +113,19 @@ describe.each(storeKinds)('transfers on %s', (kind) => {
       watch_job_id: null,
     });
     await ended;
+    // Pause lets the cycle in flight finish (and count); read the count once its loop ended
+    // (a loop poked mid-cycle sees the pause at its next poll).
+    expect(await advanceUntil(clock, w.ferry.transfers.supervisor.released(id, 10_000), 200)).toBe(
+      true,
+    );
     const cyclesAtPause: number = (await w.request('GET', `/transfers/${id}`)).json
       .watch_cycle_count;
     writeRandom(path.join(w.src, '3.bin'), 50 * KB);
     writeRandom(path.join(w.src, '4.bin'), 50 * KB);
-    // An absence can only be shown over time: ten poll intervals with nothing detected.
-    await new Promise((r) => setTimeout(r, 2000));
+    // Ten poll intervals pass: no loop sleeps on the clock to wake, and none scans the profile.
+    clock.advance(10 * 200);
+    expect(clock.sleeping).toBe(0);
+    expect(w.ferry.transfers.supervisor.owned).not.toContain(id);
     const whilePaused = await w.request<HistoryJson>('GET', `/transfers/${id}/watch-history`);
     expect(whilePaused.json.total_files_detected).toBe(2);
     expect(existsSync(path.join(w.dst, '3.bin'))).toBe(false);
@@ -151,7 +140,7 @@ describe.each(storeKinds)('transfers on %s', (kind) => {
       watch_cycle_count: cyclesAtPause,
     });
     expect(resumed.json.watch_job_id).toEqual(expect.any(String));
-    await lastTwo;
+    await advanceUntil(clock, lastTwo, 200);
     const history = await w.request<HistoryJson>('GET', `/transfers/${id}/watch-history`);
     expect(history.json).toMatchObject({
       transfer_id: id,
@@ -163,38 +152,40 @@ describe.each(storeKinds)('transfers on %s', (kind) => {
       expect(file.checksum_match).toBe(true);
       expect(file.destination_checksum).toBe(file.source_checksum);
     }
-    expect((await w.request('GET', `/transfers/${id}`)).json.watch_cycle_count).toBeGreaterThan(
-      cyclesAtPause,
+    // The count carries on from where the pause left it (a cycle counts after its deliveries).
+    const [next] = await advanceUntil(
+      clock,
+      w.collect('watch:cycle', 1, (e) => e.transferId === id),
+      200,
     );
+    expect(next?.cycle).toBeGreaterThan(cyclesAtPause);
     expect((await w.request('POST', `/transfers/${id}/resume-watch`)).status).toBe(400);
   });
 
   it('a file written slowly is taken only after it settles, whole', async () => {
-    const w = (world = await transferWorld(kind));
-    const created = await w.request('POST', '/transfers', {
-      source_path: w.src,
-      destination_path: w.dst,
-      watch_mode_enabled: true,
-      watch_continuous: true,
-      settle_time_seconds: 1,
-    });
+    const clock = makeFakeClock();
+    const w = await startWorld(kind, { transferClock: clock });
+    const created = await w.watch({ settle_time_seconds: 1 });
     const id: number = created.json.id;
     const finishedFile = w.collect('watch:file-finished', 1, (e) => e.transferId === id);
     const file = path.join(w.src, 'slow.bin');
-    // Ten appends 300 ms apart: the file keeps changing for ~3 s, longer than the settle time.
+    // Ten appends 300 ms apart (each step wakes the poll): the file keeps changing for 3 s,
+    // longer than the settle time, so no scan in between may take it.
+    await clock.asleep();
     for (let i = 0; i < 10; i += 1) {
       writeFileSync(file, Buffer.alloc(10 * KB, i), { flag: 'a' });
-      await new Promise((r) => setTimeout(r, 300));
+      clock.advance(300);
+      await clock.asleep(); // the scan it woke has finished
       expect(existsSync(path.join(w.dst, 'slow.bin'))).toBe(false);
     }
-    await finishedFile;
+    await advanceUntil(clock, finishedFile, 300);
     expect(sha256File(path.join(w.dst, 'slow.bin'))).toBe(sha256File(file));
     const history = await w.request<HistoryJson>('GET', `/transfers/${id}/watch-history`);
     expect(history.json.total_files_detected).toBe(1);
   });
 
   it('destination conflicts follow the chosen policy', async () => {
-    const w = (world = await transferWorld(kind));
+    const w = await startWorld(kind);
     const source = path.join(w.src, 'f.bin');
     writeRandom(source, 10 * KB);
     writeFileSync(path.join(w.dst, 'f.bin'), 'older');
@@ -204,7 +195,7 @@ describe.each(storeKinds)('transfers on %s', (kind) => {
         destination_path: w.dst,
         conflict_policy,
       });
-      return finished(w, created.json.id);
+      return w.finished(created.json.id);
     };
     const failed = await run('fail');
     expect(failed.status).toBe('failed');
@@ -225,7 +216,7 @@ describe.each(storeKinds)('transfers on %s', (kind) => {
   });
 
   it('a destination Ferry may not write to fails with permission denied and leaves nothing', async () => {
-    const w = (world = await transferWorld(kind));
+    const w = await startWorld(kind);
     writeRandom(path.join(w.src, 'f.bin'), 10 * KB);
     const locked = path.join(w.dst, 'locked');
     mkdirSync(locked);
@@ -237,7 +228,7 @@ describe.each(storeKinds)('transfers on %s', (kind) => {
         source_path: path.join(w.src, 'f.bin'),
         destination_path: locked,
       });
-      const done = await finished(w, created.json.id);
+      const done = await w.finished(created.json.id);
       expect(done.status).toBe('failed');
       expect(done.error_message).toMatch(/permission_denied/);
       const history = (
@@ -255,7 +246,7 @@ describe.each(storeKinds)('transfers on %s', (kind) => {
   });
 
   it('refuses every path outside the volumes', async () => {
-    const w = (world = await transferWorld(kind));
+    const w = await startWorld(kind);
     symlinkSync('/etc', path.join(w.src, 'escape'));
     const corpus = [
       '/etc/passwd',
@@ -303,7 +294,7 @@ describe.each(storeKinds)('transfers on %s', (kind) => {
   });
 
   it('refuses a file onto itself and a bad glob; a symlinked folder cannot carry files out', async () => {
-    const w = (world = await transferWorld(kind));
+    const w = await startWorld(kind);
     writeRandom(path.join(w.src, 'f.bin'), 10);
     const onto = await w.request('POST', '/transfers', {
       source_path: path.join(w.src, 'f.bin'),
@@ -337,7 +328,8 @@ describe.each(storeKinds)('transfers on %s', (kind) => {
       );
       const done = (await w.request('GET', `/transfers/${created.json.id}`)).json;
       expect(done.status).toBe('failed');
-      expect(done.error_message).toMatch(/leaves the destination folder through a symlink/);
+      // The pinned destination is reached folder by folder with O_NOFOLLOW: the link is refused.
+      expect(done.error_message).toMatch(/a symlink is never followed/);
       expect(readdirSync(outside)).toEqual([]);
     } finally {
       rmSync(outside, { recursive: true, force: true });
@@ -345,7 +337,7 @@ describe.each(storeKinds)('transfers on %s', (kind) => {
   });
 
   it('answers the API contract: 400 missing source, 404, 422, list, delete, cancel, logs, reports', async () => {
-    const w = (world = await transferWorld(kind));
+    const w = await startWorld(kind);
     const missing = await w.request('POST', '/transfers', {
       source_path: path.join(w.src, 'nope'),
       destination_path: w.dst,
@@ -354,6 +346,7 @@ describe.each(storeKinds)('transfers on %s', (kind) => {
     expect((await w.request('GET', '/transfers/999')).json).toEqual({
       detail: 'Transfer with ID 999 not found',
       code: 'FERRY_ERR_TRANSFER_NOT_FOUND',
+      retryable: false,
     });
     const invalid = await w.request('POST', '/transfers', {
       source_path: w.src,
@@ -368,7 +361,7 @@ describe.each(storeKinds)('transfers on %s', (kind) => {
       checksum_algorithm: 'sha256',
     });
     expect(created.json).toMatchObject({ file_name: 'r.bin', file_size: KB });
-    await finished(w, created.json.id);
+    await w.finished(created.json.id);
     const id: number = created.json.id;
     const list = await w.request('GET', '/transfers?status=completed&limit=10');
     expect(list.json).toMatchObject({ total: 1, items: [{ id, status: 'completed' }] });

@@ -4,11 +4,12 @@
  */
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { advanceUntil, makeFakeClock, type FakeClock } from '../../test/helpers/clock.ts';
 import { storeKinds } from '../../test/helpers/stores.ts';
 import {
   sha256File,
-  transferWorld,
+  useTransferWorlds,
   writeRandom,
   type HistoryJson,
   type TransferWorld,
@@ -38,35 +39,45 @@ function corrupting(corruptions: number): Storage {
 }
 
 describe.each(storeKinds)('checksum verification on %s', (kind) => {
-  let world: TransferWorld | undefined;
-  afterEach(async () => {
-    await world?.cleanup();
-    world = undefined;
-  });
+  const startWorld = useTransferWorlds();
 
-  async function run(w: TransferWorld, body: object) {
+  const fileOf = async (w: TransferWorld, id: number) =>
+    (await w.request<HistoryJson>('GET', `/transfers/${id}/watch-history`)).json.files[0];
+
+  /** Runs a transfer to its end, advancing the clock through its retry delays. */
+  async function run(
+    w: TransferWorld,
+    clock: FakeClock,
+    body: object,
+    whileWaiting?: (id: number) => Promise<void>,
+  ) {
     const created = await w.request('POST', '/transfers', body);
-    await w.collect(
-      'transfer:status',
-      1,
-      (s) => s.transferId === created.json.id && ['completed', 'failed'].includes(s.status),
-    );
+    const ended = w.ended(created.json.id);
+    await whileWaiting?.(created.json.id);
+    await advanceUntil(clock, ended, 1000);
     const transfer = (await w.request('GET', `/transfers/${created.json.id}`)).json;
-    const history = (
-      await w.request<HistoryJson>('GET', `/transfers/${created.json.id}/watch-history`)
-    ).json;
-    return { transfer, file: history.files[0] };
+    return { transfer, file: await fileOf(w, created.json.id) };
   }
 
-  it('a mismatch once is retried and the transfer completes', async () => {
-    const w = (world = await transferWorld(kind, {
+  it('a mismatch once is retried after the retry delay and the transfer completes', async () => {
+    const clock = makeFakeClock();
+    const w = await startWorld(kind, {
       transferStorage: { destination: corrupting(1) },
-    }));
-    const sum = writeRandom(path.join(w.src, 'f.bin'), 100 * 1024);
-    const { transfer, file } = await run(w, {
-      source_path: path.join(w.src, 'f.bin'),
-      destination_path: w.dst,
+      transferClock: clock,
     });
+    const sum = writeRandom(path.join(w.src, 'f.bin'), 100 * 1024);
+    const { transfer, file } = await run(
+      w,
+      clock,
+      { source_path: path.join(w.src, 'f.bin'), destination_path: w.dst },
+      async (id) => {
+        // The first attempt failed; the retry waits on the clock until the test advances it.
+        await clock.asleep();
+        expect(await fileOf(w, id)).toMatchObject({ attempts: 1 });
+        const { status } = (await w.request('GET', `/transfers/${id}`)).json;
+        expect(['completed', 'failed']).not.toContain(status);
+      },
+    );
     expect(transfer.status).toBe('completed');
     expect(file).toMatchObject({ status: 'completed', attempts: 2, checksum_match: true });
     expect(sha256File(path.join(w.dst, 'f.bin'))).toBe(sum);
@@ -75,11 +86,13 @@ describe.each(storeKinds)('checksum verification on %s', (kind) => {
   });
 
   it('a persistent mismatch fails the move: nothing under the final name, no temp left, source kept', async () => {
-    const w = (world = await transferWorld(kind, {
+    const clock = makeFakeClock();
+    const w = await startWorld(kind, {
       transferStorage: { destination: corrupting(100) },
-    }));
+      transferClock: clock,
+    });
     const sum = writeRandom(path.join(w.src, 'f.bin'), 100 * 1024);
-    const { transfer, file } = await run(w, {
+    const { transfer, file } = await run(w, clock, {
       source_path: path.join(w.src, 'f.bin'),
       destination_path: w.dst,
       operation_mode: 'move',

@@ -6,13 +6,17 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { statfs } from 'node:fs/promises';
 import type { Db } from '../db/index.ts';
-import { renewLease, type Lease } from '../db/leases.ts';
-import { makeNameFilter, makeSettleTracker, scanSource, type SourceFile } from '../intake/index.ts';
-import type { Bus, FerryEvents } from '../live/bus.ts';
-import type { Storage } from '../storage/index.ts';
+import { fencedDb, isLeaseLost, keepLease, type Lease } from '../db/leases.ts';
+import type { SourceFile } from '../intake/index.ts';
+import type { Bus, FerryEvents } from '../bus/bus.ts';
+import type { Clock } from '../clock/clock.ts';
+import { sealTransfer, type MhlSealer } from '../mhl/transfer.ts';
+import type { Storage, VolumeGuard } from '../storage/index.ts';
+import { isRootChanged } from '../storage/roots.ts';
 import type { Delivery } from './deliver.ts';
-import { claimFiles, knownPaths, openFiles, type FileRow } from './file-records.ts';
+import { openFiles, type FileRow } from './file-records.ts';
 import { getTransfer, increment, log, updateTransfer, type TransferRow } from './records.ts';
+import { makeWatchScanner } from './watch-scan.ts';
 
 export interface WatchLoopDeps {
   db: Db;
@@ -22,12 +26,15 @@ export interface WatchLoopDeps {
   leaseTtlMs: number;
   /** Consecutive failed scans or files before the profile goes to `error`. */
   failureLimit: number;
-  /** Files delivered at once per profile. */
-  concurrency: number;
   /** Use filesystem events besides polling (off for network mounts). */
   fsEvents: boolean;
-  now: () => number;
+  /** Settle times and poll sleeps run on it; tests pass a fake clock and advance it. */
+  clock: Clock;
+  /** Each scan checks that the pinned roots are still inside a volume. */
+  volumes?: VolumeGuard;
   logError: (error: unknown, message: string) => void;
+  /** Seals what each cycle delivered, for `mhl: true` profiles. */
+  mhl?: MhlSealer;
 }
 
 /** statfs magic numbers of network filesystems (NFS, CIFS, SMB2, SMB, 9p, FUSE-based sshfs). */
@@ -53,24 +60,29 @@ export interface WatchLoop {
 }
 
 export function startWatchLoop(deps: WatchLoopDeps, id: number, lease: Lease): WatchLoop {
-  const { db, bus } = deps;
-  const life = { stopped: false, claimedWhole: false };
+  const { bus } = deps;
+  // Reads go to the store; every write is fenced by this loop's lease token (invariant 6).
+  const reads = deps.db;
+  const db = fencedDb(deps.db, lease);
+  /** `backlog`: the last cycle left open rows to deliver (it returned 'more'). */
+  const life = { stopped: false, claimedWhole: false, backlog: false };
   let wake: (() => void) | undefined;
   let watcher: FSWatcher | undefined;
-  let tracker: ReturnType<typeof makeSettleTracker> | undefined;
-  const claimedKeys = new Set<string>();
+  const scanner = makeWatchScanner(deps, id);
   const abort = new AbortController();
-  /** Open rows delivered per cycle before the source is scanned again. */
-  const batchSize = 200;
+  /**
+   * Open rows delivered per cycle before the source is scanned again: big enough that a backlog
+   * of 10,000 files is not rescanned every few batches, small enough that new files are claimed
+   * within seconds.
+   */
+  const batchSize = 1000;
 
   /** The profile's row as last read, and when the lease was last renewed. */
-  const cache: { row: TransferRow | undefined; readAt: number; stale: boolean; renewedAt: number } =
-    {
-      row: undefined,
-      readAt: 0,
-      stale: true,
-      renewedAt: Date.now(),
-    };
+  const cache: { row: TransferRow | undefined; readAt: number; stale: boolean } = {
+    row: undefined,
+    readAt: 0,
+    stale: true,
+  };
 
   function poke(): void {
     cache.stale = true;
@@ -86,41 +98,32 @@ export function startWatchLoop(deps: WatchLoopDeps, id: number, lease: Lease): W
     poke();
   }
 
-  // Renewed on its own clock, so a long copy keeps it; lost (or unrenewable past its lifetime:
+  // Renewed on its own clock, so a long copy keeps it; lost (or unrenewable for a lifetime:
   // the store is down) means stop before another owner's work overlaps ours.
-  const renewal = setInterval(() => {
-    renewLease(db, lease, deps.leaseTtlMs).then(
-      (renewed) => {
-        if (renewed) cache.renewedAt = Date.now();
-        else lostLease();
-      },
-      () => {
-        if (Date.now() - cache.renewedAt >= deps.leaseTtlMs) lostLease();
-      },
-    );
-  }, deps.leaseTtlMs / 3);
-  renewal.unref();
+  const stopKeeping = keepLease(db, lease, { ttlMs: deps.leaseTtlMs, onLost: lostLease });
 
   /**
    * The profile as it stands, or undefined once the lease is lost. Rereads the row when poked
    * (pause, resume, delete anywhere are announced) or at least once a second.
    */
   async function currentProfile(): Promise<TransferRow | undefined> {
-    const now = Date.now();
+    const now = deps.clock.now();
     if (life.stopped) return undefined;
     if (cache.stale || now - cache.readAt >= 1000) {
       cache.stale = false;
       cache.readAt = now;
-      cache.row = await getTransfer(db, id);
+      cache.row = await getTransfer(reads, id);
     }
     return cache.row;
   }
 
   function sleepUntilWoken(ms: number): Promise<void> {
+    // A stop that came mid-cycle found no sleep to wake: it must not wait a whole poll.
+    if (life.stopped) return Promise.resolve();
     return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
+      const cancel = deps.clock.after(ms, done);
       function done() {
-        clearTimeout(timer);
+        cancel();
         wake = undefined;
         resolve();
       }
@@ -193,110 +196,91 @@ export function startWatchLoop(deps: WatchLoopDeps, id: number, lease: Lease): W
     return true;
   }
 
-  const keyOf = (f: SourceFile) => `${f.relative}\u0000${f.size}\u0000${f.mtimeMs}`;
-
-  /** Keeps the claimed-key memory to what the folder holds now (moved files leave it). */
-  function forgetVanished(files: readonly SourceFile[]): void {
-    if (claimedKeys.size === 0) return;
-    const present = new Set(files.map(keyOf));
-    for (const key of claimedKeys) if (!present.has(key)) claimedKeys.delete(key);
-  }
-
-  /** New versions among the stable files, claimed in the store. */
-  async function claimStable(t: TransferRow, stable: readonly SourceFile[]): Promise<void> {
-    let fresh = stable.filter((f) => !claimedKeys.has(keyOf(f)));
-    if (t.options.on_new_version === 'ignore' && fresh.length > 0) {
-      const known = await knownPaths(
-        db,
-        id,
-        fresh.map((f) => f.relative),
-      );
-      fresh = fresh.filter((f) => !known.has(f.relative));
-    }
-    if (fresh.length === 0) return;
-    const rows = await claimFiles(
-      db,
-      id,
-      t.options.checksum_algorithm,
-      fresh.map((f) => ({ relative: f.relative, size: f.size, mtimeMs: f.mtimeMs })),
-    );
-    for (const f of fresh) claimedKeys.add(keyOf(f));
-    for (const row of rows) {
-      bus.emit('watch:file-detected', {
-        transferId: id,
-        ownerId: t.owner_user_id,
-        fileId: row.id,
-        path: row.relative_path,
-        size: row.file_size,
-      });
-    }
-  }
-
-  /** Delivers open rows, a few at a time, until none is left or the profile stops being active. */
-  /** Delivers up to one batch of open rows; 'more' when rows are left for the next cycle. */
+  /**
+   * Delivers up to one cycle's open rows, a batch at a time (deliver-batch.ts); 'more' when
+   * rows are left for the next cycle, 'stopped' when the profile stopped being active.
+   */
   async function deliverOpen(): Promise<'ok' | 'more' | 'stopped'> {
-    const rows = await openFiles(db, id, batchSize);
-    if (rows.length === 0) return 'ok';
-    let index = 0;
-    const state = { halted: false };
-    const work = async () => {
-      for (let row = rows[index++]; row && !state.halted; row = rows[index++]) {
-        const current = await currentProfile();
-        if (!current || current.status !== 'active' || life.stopped) {
-          state.halted = true;
-          return;
-        }
-        if (await deliverOne(current, row)) state.halted = true;
-      }
-    };
-    // Every worker ends before the loop does: none may outlive a stop (its writes, its deletes).
-    const results = await Promise.allSettled(Array.from({ length: deps.concurrency }, work));
-    const failure = results.find((r) => r.status === 'rejected');
-    if (failure) throw failure.reason;
-    if (state.halted) return 'stopped';
-    return rows.length === batchSize ? 'more' : 'ok';
-  }
-
-  /** Delivers one row; true when the profile went to `error`. */
-  async function deliverOne(t: TransferRow, row: FileRow): Promise<boolean> {
-    const started = Date.now();
-    const status = await deps.delivery.deliver(
+    const open = await openFiles(reads, id, batchSize);
+    if (open.length === 0) return 'ok';
+    // Never two versions of one path at once (they would race on one name): the later waits.
+    const paths = new Set<string>();
+    const rows = open.filter((r) => !paths.has(r.relative_path) && paths.add(r.relative_path));
+    const t = await currentProfile();
+    if (!t || t.status !== 'active' || life.stopped) return 'stopped';
+    const state = { halted: false, streak: t.failure_streak, failed: '' };
+    const started = new Map<number, number>();
+    await deps.delivery.deliver(
       t,
-      row,
-      (bytes) => {
-        // The end of a file is told by watch:file-finished; progress is for files in flight.
-        if (bytes >= row.file_size) return;
-        const seconds = Math.max((Date.now() - started) / 1000, 0.001);
-        const rate = bytes / seconds;
-        bus.emit('transfer:progress', {
-          transferId: id,
-          ownerId: t.owner_user_id,
-          file: row.relative_path,
-          bytes,
-          totalBytes: row.file_size,
-          percent: row.file_size > 0 ? (bytes / row.file_size) * 100 : 100,
-          bytesPerSecond: rate,
-          etaSeconds: rate > 0 ? (row.file_size - bytes) / rate : null,
-        });
+      rows,
+      {
+        async proceed(row) {
+          const current = await currentProfile();
+          const active = current?.status === 'active' && !life.stopped;
+          if (!active || state.streak >= deps.failureLimit) state.halted = true;
+          started.set(row.id, deps.clock.now());
+          return !state.halted;
+        },
+        progress(row, bytes) {
+          progressOf(t, row, bytes, started);
+        },
+        finished(row, status) {
+          const ok = status !== 'failed';
+          bus.emit('watch:file-finished', {
+            transferId: id,
+            ownerId: t.owner_user_id,
+            fileId: row.id,
+            path: row.relative_path,
+            ok,
+            error: ok ? null : 'see watch history',
+          });
+          state.streak = ok ? 0 : state.streak + 1;
+          if (!ok) state.failed = row.relative_path;
+        },
       },
       abort.signal,
+      { db },
     );
-    const ok = status !== 'failed';
-    // The failure streak changes below; the next file must see it.
-    cache.stale = true;
-    bus.emit('watch:file-finished', {
+    if (await settleStreak(t, state.streak, state.failed)) return 'stopped';
+    if (state.halted) return 'stopped';
+    return open.length === batchSize || rows.length < open.length ? 'more' : 'ok';
+  }
+
+  /** The end of a file is told by watch:file-finished; progress is for files in flight. */
+  function progressOf(t: TransferRow, row: FileRow, bytes: number, started: Map<number, number>) {
+    if (bytes >= row.file_size) {
+      started.delete(row.id);
+      return;
+    }
+    const now = deps.clock.now();
+    const since = started.get(row.id) ?? now;
+    const seconds = Math.max((now - since) / 1000, 0.001);
+    const rate = bytes / seconds;
+    bus.emit('transfer:progress', {
       transferId: id,
       ownerId: t.owner_user_id,
-      fileId: row.id,
-      path: row.relative_path,
-      ok,
-      error: ok ? null : 'see watch history',
+      file: row.relative_path,
+      bytes,
+      totalBytes: row.file_size,
+      percent: row.file_size > 0 ? (bytes / row.file_size) * 100 : 100,
+      bytesPerSecond: rate,
+      etaSeconds: rate > 0 ? (row.file_size - bytes) / rate : null,
     });
-    if (ok) {
-      if (t.failure_streak > 0) await updateTransfer(db, id, { failure_streak: 0 });
-      return false;
-    }
-    return failed(t, `${row.relative_path} failed`);
+  }
+
+  /**
+   * Stores the failure streak the delivered files left (consecutive failed files); true when it
+   * reached the limit and the profile went to `error`.
+   */
+  async function settleStreak(t: TransferRow, streak: number, last: string): Promise<boolean> {
+    if (streak === t.failure_streak) return false;
+    cache.stale = true;
+    await updateTransfer(db, id, { failure_streak: streak });
+    if (streak < deps.failureLimit) return false;
+    const reason = `stopped after ${streak} consecutive failures: ${last} failed`;
+    await log(db, id, 'error', 'watch.error', reason);
+    await setStatus(t, 'error', reason);
+    return true;
   }
 
   /** One scan cycle: 'end' stops the loop, 'more' runs the next at once, 'idle' waits a poll. */
@@ -304,30 +288,26 @@ export function startWatchLoop(deps: WatchLoopDeps, id: number, lease: Lease): W
     cache.stale = true;
     const t = await currentProfile();
     if (!t || t.status !== 'active' || !t.watch_mode_enabled) return 'end';
-    tracker ??= makeSettleTracker(t.settle_time_seconds, deps.now);
     await startFsEvents(t);
-    const filter = makeNameFilter({
-      temp: t.options.temp_patterns,
-      include: t.options.include,
-      exclude: t.options.exclude,
-    });
-    let scanFiles: SourceFile[];
-    try {
-      scanFiles = (
-        await scanSource(deps.source, t.source_path, filter, { recursive: t.options.recursive })
-      ).files;
-    } catch (error) {
-      const reason = error instanceof Error ? error.message : String(error);
-      await log(db, id, 'warn', 'watch.scan_failed', reason);
-      return (await failed(t, `scan failed: ${reason}`)) ? 'end' : 'idle';
+    if (scanner.due(life.backlog, t.options.poll_interval_seconds * 1000)) {
+      let listed: SourceFile[];
+      try {
+        listed = await scanner.list(db, t);
+      } catch (error) {
+        if (isRootChanged(error)) throw error;
+        const reason = error instanceof Error ? error.message : String(error);
+        await log(db, id, 'warn', 'watch.scan_failed', reason);
+        return (await failed(t, `scan failed: ${reason}`)) ? 'end' : 'idle';
+      }
+      // Watch-once waits until the whole source is stable, then transfers it in one go.
+      const when = t.watch_continuous ? 'always' : 'when-whole';
+      if ((await scanner.claim(db, t, listed, when)).wholeStable) life.claimedWhole = true;
     }
-    const stable = tracker.observe(scanFiles) as SourceFile[];
-    forgetVanished(scanFiles);
-    // Watch-once waits until the whole source is stable, then transfers it in one go.
-    const wholeStable = scanFiles.length > 0 && stable.length === scanFiles.length;
-    if (t.watch_continuous || wholeStable) await claimStable(t, stable);
-    if (wholeStable) life.claimedWhole = true;
     const delivered = await deliverOpen();
+    life.backlog = delivered === 'more';
+    // A cycle that delivered files seals them as one generation (ASC MHL profiles).
+    if (delivered !== 'stopped' && t.options.mhl && deps.mhl)
+      await sealTransfer(db, deps.mhl, t, abort.signal);
     const cycleNo = await increment(db, id, 'watch_cycle_count');
     bus.emit('watch:cycle', { transferId: id, ownerId: t.owner_user_id, cycle: cycleNo });
     if (delivered === 'stopped') return 'end';
@@ -347,10 +327,32 @@ export function startWatchLoop(deps: WatchLoopDeps, id: number, lease: Lease): W
     return 'idle';
   }
 
+  /** A changed root ends the profile in `error` with the reason; nothing more is touched. */
+  async function rootChanged(error: Error): Promise<'end'> {
+    const t = cache.row;
+    await log(db, id, 'error', 'watch.root_changed', error.message);
+    if (t) await setStatus(t, 'error', error.message);
+    return 'end';
+  }
+
+  /** One cycle; a changed root or a lost lease ends the loop instead of failing it. */
+  async function guardedCycle(): Promise<'end' | 'more' | 'idle'> {
+    try {
+      return await cycle();
+    } catch (error) {
+      if (isRootChanged(error)) return rootChanged(error);
+      if (isLeaseLost(error)) {
+        lostLease();
+        return 'end';
+      }
+      throw error;
+    }
+  }
+
   const done = (async function run() {
     try {
       while (!life.stopped) {
-        const next = await cycle();
+        const next = await guardedCycle();
         if (next === 'end') break;
         // A backlog is delivered a batch per cycle, so new files are still detected meanwhile.
         if (next === 'idle')
@@ -359,7 +361,7 @@ export function startWatchLoop(deps: WatchLoopDeps, id: number, lease: Lease): W
     } catch (error) {
       deps.logError(error, `watch profile ${id} loop failed`);
     } finally {
-      clearInterval(renewal);
+      stopKeeping();
       watcher?.close();
     }
   })();

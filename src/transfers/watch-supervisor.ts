@@ -3,6 +3,7 @@
  * acquires a profile's lease scans it (invariant 6). A status change anywhere is announced on
  * `ferry_watch`, so pause, resume and new profiles take effect at once on every node.
  */
+import { setTimeout as delay } from 'node:timers/promises';
 import type { Db, Unlisten } from '../db/index.ts';
 import { acquireLease, releaseLease } from '../db/leases.ts';
 import { activeWatchIds } from './records.ts';
@@ -15,6 +16,11 @@ export interface WatchSupervisor {
   stop(): Promise<void>;
   /** Tells every node that profile `id` changed (created, paused, resumed, deleted). */
   announce(id: number): Promise<void>;
+  /**
+   * Resolves true once no node scans profile `id` (its loop ended and released the lease), or
+   * false after `waitMs`: a delete waits for files in flight to be finished and recorded.
+   */
+  released(id: number, waitMs: number): Promise<boolean>;
   /** Profiles this node scans now. */
   readonly owned: readonly number[];
 }
@@ -30,7 +36,7 @@ export interface SupervisorDeps extends WatchLoopDeps {
 
 export function makeWatchSupervisor(deps: SupervisorDeps): WatchSupervisor {
   const loops = new Map<number, WatchLoop>();
-  let timer: NodeJS.Timeout | undefined;
+  let stopDiscovering: (() => void) | undefined;
   let unlisten: Unlisten | undefined;
   let stopped = false;
   let discovering: Promise<void> | undefined;
@@ -89,17 +95,37 @@ export function makeWatchSupervisor(deps: SupervisorDeps): WatchSupervisor {
         if (loop) loop.poke();
         else discover();
       });
-      timer = setInterval(discover, deps.discoverEveryMs);
-      timer.unref();
+      stopDiscovering = deps.clock.every(deps.discoverEveryMs, discover);
       discover();
       await discovering;
     },
     async stop() {
       stopped = true;
-      clearInterval(timer);
+      stopDiscovering?.();
       await unlisten?.();
       await discovering;
       await Promise.all([...loops.values()].map((loop) => loop.stop(deps.shutdownGraceMs)));
+    },
+    async released(id, waitMs) {
+      const deadline = Date.now() + waitMs;
+      for (;;) {
+        const local = loops.get(id);
+        if (local) {
+          const ended = await Promise.race([
+            local.done.then(() => true),
+            delay(Math.max(0, deadline - Date.now())).then(() => false),
+          ]);
+          if (!ended) return false;
+        }
+        // Another node's loop, or this one's release still in progress: ask the store.
+        const { rows } = await deps.db.query<{ held: boolean }>(
+          `SELECT expires_at > now() AS held FROM ferry.leases WHERE name = $1`,
+          [`watch:${id}`],
+        );
+        if (!rows[0]?.held) return true;
+        if (Date.now() >= deadline) return false;
+        await delay(100);
+      }
     },
     async announce(id) {
       await deps.db.notify(watchChannel, String(id));

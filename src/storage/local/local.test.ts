@@ -1,9 +1,10 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { describeStorageConformance, localFixture } from '../conformance.ts';
+import { confineStorage, pinRoot } from '../roots.ts';
 import { makeLocalStorage } from './local.ts';
 
 describeStorageConformance('local', {
@@ -45,6 +46,22 @@ describe('local transient reads', () => {
       await expect(async () => {
         for await (const _ of storage.read(path.join(root, 'missing'), { transient: true })) break;
       }).rejects.toMatchObject({ reason: 'not_found' });
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('folder syncs through pinned roots', () => {
+  it('a confined storage syncs a folder inside its pin and refuses one outside', async () => {
+    const root = await mkdtemp(path.join(tmpdir(), 'ferry-local-sync-'));
+    try {
+      await mkdir(path.join(root, 'in', 'sub'), { recursive: true });
+      const confined = confineStorage(makeLocalStorage(), [await pinRoot(path.join(root, 'in'))]);
+      await confined.syncFolder?.(path.join(root, 'in', 'sub'));
+      await expect(confined.syncFolder?.(root)).rejects.toMatchObject({
+        reason: 'permission_denied',
+      });
     } finally {
       await rm(root, { recursive: true, force: true });
     }

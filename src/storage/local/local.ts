@@ -152,6 +152,9 @@ async function* readAhead(
   }
 }
 
+/** Stats a listing keeps in flight at once. */
+const statsInFlight = 64;
+
 /** Storage over the local filesystem; paths are absolute. */
 export function makeLocalStorage(): Storage {
   async function walk(dir: string, recursive: boolean, out: FileInfo[]): Promise<void> {
@@ -163,18 +166,28 @@ export function makeLocalStorage(): Storage {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT' && out.length > 0) return;
       throw storageErrorOf(error, dir);
     }
+    const files: string[] = [];
     for (const entry of entries) {
       const full = path.join(dir, entry.name);
       if (entry.isDirectory()) {
         if (recursive) await walk(full, true, out);
-        continue;
-      }
-      if (!entry.isFile()) continue;
-      try {
-        out.push(infoOf(full, await stat(full)));
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw storageErrorOf(error, full);
-      }
+      } else if (entry.isFile()) files.push(full);
+    }
+    // A stat is a round trip to libuv's threads: many in flight list a 10,000-file folder in a
+    // fraction of the time one at a time takes (a watch lists its source every cycle).
+    for (let i = 0; i < files.length; i += statsInFlight) {
+      const infos = await Promise.all(files.slice(i, i + statsInFlight).map(statIfPresent));
+      for (const info of infos) if (info) out.push(info);
+    }
+  }
+
+  /** The file's info, or undefined when it vanished since the folder was read. */
+  async function statIfPresent(full: string): Promise<FileInfo | undefined> {
+    try {
+      return infoOf(full, await stat(full));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw storageErrorOf(error, full);
+      return undefined;
     }
   }
 
@@ -259,9 +272,13 @@ export function makeLocalStorage(): Storage {
         } else {
           await renameNoReplace(from, to);
         }
+        if (options.deferSync) return;
         await syncDir(path.dirname(to));
         if (path.dirname(from) !== path.dirname(to)) await syncDir(path.dirname(from));
       });
+    },
+    async syncFolder(dir) {
+      await guarded(dir, () => syncDir(dir));
     },
     async remove(file) {
       await guarded(file, () => rm(file, { force: true }));

@@ -50,9 +50,15 @@ export function reasonOf(status: string): StorageFailure {
   return byStatus[status] ?? 'io';
 }
 
+/** `mkdir` (recurse) racing another session that made the same folder first. */
+const folderExisted = /NT_STATUS_OBJECT_NAME_COLLISION making remote directory/;
+
 /** The first `NT_STATUS_…` failure line in `lines`, with its status. */
 export function statusLine(lines: readonly string[]): { status: string; line: string } | undefined {
   for (const line of lines) {
+    // A parent folder another session created meanwhile (files of one folder written at once):
+    // the folder exists, as wanted; a command that then fails prints its own status.
+    if (folderExisted.test(line)) continue;
     const m = /\b(NT_STATUS_[A-Z0-9_]+)\b/.exec(line);
     if (m?.[1] !== undefined && m[1] !== 'NT_STATUS_OK') return { status: m[1], line: line.trim() };
   }
