@@ -8,7 +8,7 @@ import { PgBoss, fromPglite, type ConstructorOptions, type JobInsert } from 'pg-
 import { defaults } from '../src/config/index.ts';
 import { makePgliteDb, makePostgresDb, type Store } from '../src/db/index.ts';
 import { defineJob, makeJobs } from '../src/jobs/index.ts';
-import { makeBus, type FerryEvents } from '../src/live/bus.ts';
+import { makeBus, type FerryEvents } from '../src/bus/bus.ts';
 import { adminUrl, freshDatabase, postgresProblem } from '../test/helpers/stores.ts';
 import type { Benchmark, Report } from './run.ts';
 

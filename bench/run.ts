@@ -3,10 +3,14 @@
  * printed on one line beside a peer measured in the same run, because a figure alone says little
  * about this machine: `name: value unit (peer <name>: value unit, ratio Nx)`.
  */
+import { clusterBenchmark } from './cluster.ts';
+import { dashboardBenchmark } from './dashboard.ts';
 import { eventsBenchmark } from './events.ts';
 import { hashingBenchmark } from './hashing.ts';
 import { jobsBenchmark } from './jobs.ts';
 import { liveBenchmark } from './live.ts';
+import { sdkBenchmark } from './sdk.ts';
+import { soakBenchmark } from './soak.ts';
 import { startupBenchmark } from './startup.ts';
 import { transfersBenchmark } from './transfers.ts';
 
@@ -40,6 +44,10 @@ const benchmarks: readonly Benchmark[] = [
   hashingBenchmark,
   transfersBenchmark,
   liveBenchmark,
+  soakBenchmark,
+  dashboardBenchmark,
+  sdkBenchmark,
+  clusterBenchmark,
 ];
 
 function format(q: Quantity): string {

@@ -1,6 +1,8 @@
 /** Pieces both halves of the transfers benchmark use: sizes, a command runner, a Ferry node. */
 import { execFile, spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { makeFerry, type Ferry } from '../src/app/index.ts';
@@ -10,10 +12,35 @@ import type { Quantity } from './run.ts';
 
 /** One mebibyte, in bytes. */
 export const MiB = 1024 * 1024;
-/** Part (a): the big file's size, write block, measured rounds, and the limit for one command. */
-export const big = { bytes: 2048 * MiB, blockBytes: 64 * MiB, rounds: 3, timeoutMs: 300_000 };
-/** Part (b): how many small files are dropped, each one's size, and the bulk drop's time limit. */
-export const small = { files: 10_000, bytes: 50 * 1024, limitMs: 90_000 };
+
+/** A positive integer from the environment (a quick run shrinks the sizes), else `fallback`. */
+function fromEnv(name: string, fallback: number): number {
+  const value = Number(process.env[name] ?? fallback);
+  if (!Number.isInteger(value) || value <= 0) {
+    throw new Error(`${name} must be a positive integer; got ${process.env[name] ?? ''}`);
+  }
+  return value;
+}
+
+/**
+ * Part (a): the big file's size (FERRY_BENCH_FILE_MIB, default 2048), write block, measured
+ * rounds, and the limit for one command.
+ */
+export const big = {
+  bytes: fromEnv('FERRY_BENCH_FILE_MIB', 2048) * MiB,
+  blockBytes: 64 * MiB,
+  rounds: 3,
+  timeoutMs: 300_000,
+};
+/**
+ * Part (b): how many small files (FERRY_BENCH_SMALLFILES_COUNT, default 10,000), each one's
+ * size, and the time limit of one bulk drop into a watch profile.
+ */
+export const small = {
+  files: fromEnv('FERRY_BENCH_SMALLFILES_COUNT', 10_000),
+  bytes: 50 * 1024,
+  limitMs: 240_000,
+};
 const runFile = promisify(execFile);
 
 /** Runs a command; its stdout. Fails on a non-zero exit. */
@@ -25,6 +52,18 @@ export async function run(command: string, args: string[]): Promise<string> {
 /** The tools among `tools` that cannot be started here. */
 export function missing(tools: readonly string[]): Set<string> {
   return new Set(tools.filter((t) => spawnSync(t, ['--version'], { stdio: 'ignore' }).error));
+}
+
+/** Writes `count` distinct files of `small.bytes` under `dir`; their names. */
+export function writeTree(dir: string, count: number): string[] {
+  mkdirSync(dir, { recursive: true });
+  const content = randomBytes(small.bytes);
+  return Array.from({ length: count }, (_, i) => {
+    const name = `f${String(i).padStart(5, '0')}.bin`;
+    content.writeUInt32LE(i, 0);
+    writeFileSync(path.join(dir, name), content);
+    return name;
+  });
 }
 
 /** Flushes dirty pages and empties the page cache; the reason when that is not allowed. */
@@ -56,12 +95,20 @@ export interface Node {
   stop(): Promise<void>;
 }
 
-/** Starts a {@link Node}; its store is set up for it and cleaned up by `stop()`. */
-export async function startNode(kind: StoreKind, volume: string): Promise<Node> {
+/**
+ * Starts a {@link Node}; its store is set up for it and cleaned up by `stop()`. `extra` adds
+ * FERRY_* settings (a FERRY_CONFIG file with endpoints, say).
+ */
+export async function startNode(
+  kind: StoreKind,
+  volume: string,
+  extra: Record<string, string> = {},
+): Promise<Node> {
   const env = await testEnv(kind, {
     FERRY_VOLUMES: volume,
     FERRY_AUTH_ANONYMOUS: 'loopback',
     FERRY_TRANSFERS_POLL_INTERVAL_SECONDS: '0.2',
+    ...extra,
   });
   const ferry = makeFerry(env.config);
   try {

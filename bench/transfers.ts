@@ -1,14 +1,17 @@
 /**
  * Verified transfers beside the tools people use for the same job, all measured in this run.
  *
- * (a) One large file local→local on the temp disk: Ferry's verified copy (copyFile, xxh128 and
- *     sha256) and a one-off transfer through the whole server (HTTP inject → job → copy), beside
- *     `cp` + hashing the destination (`xxhsum -H2` / `sha256sum`), `rsync -c` and `rclone copy`
- *     into fresh destinations. The page cache is dropped before every measured run (as root).
- * (b) 10,000 × 50 KiB files dropped into a continuous watch profile (settle 0, poll 0.2 s) on each
- *     store: files/s and latency from "stable" to "verified at the destination", beside
- *     `rclone copy` of the same tree. A few files dropped one at a time first give the latency of
- *     a lone file. The bulk drop stops at a time limit so the whole bench stays bounded.
+ * (a) One large file local→local on the temp disk (2 GiB; FERRY_BENCH_FILE_MIB shrinks it):
+ *     Ferry's verified copy (copyFile, xxh128 and sha256) and a one-off transfer through the
+ *     whole server (HTTP inject → job → copy), beside `cp` + `sync` + `xxhsum -H2` (the same
+ *     durability), `cp` + hashing the destination (`xxhsum -H2` / `sha256sum`), `rsync -c` and
+ *     `rclone copy` into fresh destinations. The page cache is dropped before every run (as root).
+ * (b) In transfers-small.ts: 10,000 × 50 KiB files (FERRY_BENCH_SMALLFILES_COUNT shrinks it) as a
+ *     one-off folder transfer and dropped into a watch profile, on each store, beside
+ *     `rclone copy`, `rsync -a --fsync` and `cp -r` + `sync`; the watch's latencies in
+ *     transfers-watch.ts.
+ * (c), (d) in transfers-remote.ts: a capped transfer's rate beside its cap; uploads to SFTP and
+ *     SMB on loopback beside `rclone copy` to the same servers.
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -39,7 +42,8 @@ import {
   startNode,
   type Node,
 } from './transfer-node.ts';
-import { watchFolders } from './transfers-watch.ts';
+import { cappedRate, capped, remote, remoteCopies } from './transfers-remote.ts';
+import { smallFiles } from './transfers-small.ts';
 
 const local = makeLocalStorage();
 
@@ -80,13 +84,18 @@ function ferryCopy(algorithm: 'xxh128' | 'sha256'): Candidate {
   };
 }
 
-function cpThenHash(tool: string, args: string[]): Candidate {
+/**
+ * `cp`, then hashing the copy; `durable`: `sync FILE DIR` in between (fsync of the file and its
+ * folder, the durability Ferry gives), so the hash reads what the disk was told to keep.
+ */
+function cpThenHash(tool: string, args: string[], durable = false): Candidate {
   return {
-    name: `cp + ${[tool, ...args].join(' ')}`,
+    name: `cp${durable ? ' + sync' : ''} + ${[tool, ...args].join(' ')}`,
     async copy(from, dir) {
       mkdirSync(dir);
       const to = path.join(dir, path.basename(from));
       await run('cp', [from, to]);
+      if (durable) await run('sync', [to, dir]);
       return (await run(tool, [...args, to])).split(/\s/)[0];
     },
   };
@@ -165,13 +174,13 @@ function bigFileBytes(report: Report, root: string): number {
 
 async function bigFile(report: Report, root: string): Promise<void> {
   const bytes = bigFileBytes(report, root);
-  if (bytes < big.blockBytes) {
+  if (bytes < MiB) {
     report.note('transfers.file: skipped, not enough free disk');
     return;
   }
   const from = path.join(root, 'big.bin');
   writeBigFile(from, bytes);
-  const absent = missing(['cp', 'xxhsum', 'sha256sum', 'rsync', 'rclone']);
+  const absent = missing(['cp', 'sync', 'xxhsum', 'sha256sum', 'rsync', 'rclone']);
   for (const t of absent) report.note(`transfers.file: ${t} not found; its peer is skipped`);
   const cacheProblem = dropCaches();
   report.note(
@@ -184,7 +193,9 @@ async function bigFile(report: Report, root: string): Promise<void> {
   const node = await startNode('pglite', root);
   try {
     const candidates: Candidate[] = [ferryCopy('xxh128'), serverCopy(node), ferryCopy('sha256')];
-    if (!absent.has('cp') && !absent.has('xxhsum')) candidates.push(cpThenHash('xxhsum', ['-H2']));
+    if (!absent.has('cp') && !absent.has('xxhsum')) {
+      candidates.push(cpThenHash('xxhsum', ['-H2'], true), cpThenHash('xxhsum', ['-H2']));
+    }
     if (!absent.has('cp') && !absent.has('sha256sum')) candidates.push(cpThenHash('sha256sum', []));
     if (!absent.has('rsync')) candidates.push(tool('rsync -c', 'rsync', ['-c']));
     if (!absent.has('rclone'))
@@ -206,10 +217,12 @@ function printBigFile(
     return t && t.ms.length > 0 ? mbPerSecond(bytes, Math.min(...t.ms)) : undefined;
   };
   const pairs: [string, string, string][] = [
+    ['transfers.file.xxh128', 'ferry copyFile xxh128', 'cp + sync + xxhsum -H2'],
     ['transfers.file.xxh128', 'ferry copyFile xxh128', 'cp + xxhsum -H2'],
     ['transfers.file.xxh128', 'ferry copyFile xxh128', 'rsync -c'],
     ['transfers.file.xxh128', 'ferry copyFile xxh128', 'rclone copy'],
-    ['transfers.file.server', 'ferry server one-off (xxh128)', 'cp + xxhsum -H2'],
+    ['transfers.file.server', 'ferry server one-off (xxh128)', 'cp + sync + xxhsum -H2'],
+    ['transfers.file.server', 'ferry server one-off (xxh128)', 'rsync -c'],
     ['transfers.file.sha256', 'ferry copyFile sha256', 'cp + sha256sum'],
   ];
   for (const [figure, ours, peer] of pairs) {
@@ -228,6 +241,7 @@ function printBigFile(
     const digests = new Set([
       ...(times.get(`ferry copyFile ${algorithm}`)?.digests ?? []),
       ...(times.get(peer)?.digests ?? []),
+      ...(algorithm === 'xxh128' ? (times.get('cp + sync + xxhsum -H2')?.digests ?? []) : []),
     ]);
     report.note(
       `transfers.file: ${algorithm} digests of ferry and ${peer} ${digests.size === 1 ? 'agree' : `DIFFER: ${[...digests].join(', ')}`}`,
@@ -235,8 +249,9 @@ function printBigFile(
   }
   report.note(
     'transfers.file: what each does — ferry: one read feeds hash and write to a temp name, fsync, ' +
-      're-read and hash the temp, rename, fsync the folder; cp + hash: copy (no fsync), then hash ' +
-      'the destination only; rsync -c: reads the source once to checksum it, again to send it, ' +
+      're-read and hash the temp, rename, fsync the folder; cp + sync + xxhsum: copy, fsync the ' +
+      'file and its folder (`sync FILE DIR`), hash the destination (the same durability as ' +
+      'ferry); cp + hash: copy (no fsync), then hash the destination only; rsync -c: reads the source once to checksum it, again to send it, ' +
       'receiver checks an xxh128 of the bytes it wrote, temp + rename, no fsync; rclone copy ' +
       '(v1.60, local→local): one stream, writes the final name directly, no fsync, compares md5 ' +
       'of the bytes read with md5 of the bytes written (no re-read; --ignore-checksum skips it)',
@@ -247,8 +262,12 @@ function printBigFile(
 export const transfersBenchmark: Benchmark = {
   name: 'transfers',
   description:
-    `verified copy of one ${big.bytes / MiB} MiB file vs cp + hash, rsync -c, rclone copy; ` +
-    `${small.files} × ${small.bytes / 1024} KiB files into a watch profile vs rclone copy`,
+    `verified copy of one ${big.bytes / MiB} MiB file vs cp + sync + xxhsum, cp + hash, ` +
+    `rsync -c, rclone copy; ${small.files} × ${small.bytes / 1024} KiB files as a one-off ` +
+    'transfer and into a watch profile on each store vs rclone copy, rsync -a --fsync, ' +
+    'cp -r + sync; ' +
+    `a transfer capped at ${capped.bytesPerSecond / 1e6} MB/s vs its cap; ` +
+    `${remote.bytes / MiB} MiB uploaded to SFTP and SMB vs rclone copy`,
   async run(report) {
     const root = mkdtempSync(path.join(tmpdir(), 'ferry-bench-transfers-'));
     const load = () => `load average ${loadavg()[0]?.toFixed(1)} on ${availableParallelism()} CPUs`;
@@ -256,7 +275,9 @@ export const transfersBenchmark: Benchmark = {
     try {
       await bigFile(report, root);
       rmSync(path.join(root, 'big.bin'), { force: true });
-      await watchFolders(report, root);
+      await smallFiles(report, root);
+      await cappedRate(report, root);
+      await remoteCopies(report, root);
       report.note(`transfers: ${load()} at the end`);
     } finally {
       rmSync(root, { recursive: true, force: true });

@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeFerry, type Ferry } from '../src/app/index.ts';
 import { makePgCluster, serverBin, type PgCluster } from './helpers/pg-cluster.ts';
+import { signedIn } from './helpers/principals.ts';
 import { storeKinds, testEnv, type TestEnv } from './helpers/stores.ts';
 
 const bin = serverBin();
@@ -35,19 +36,7 @@ describe.runIf(storeKinds.includes('postgres') && bin !== undefined)(
     it('answers 503 + Retry-After while down, and processes every accepted event after recovery', async () => {
       const app = ferry.http;
       if (!app) throw new Error('no http');
-      await app.inject({
-        method: 'POST',
-        url: '/api/auth/register',
-        payload: { email: 'o@example.com', password: 'analytical1' },
-      });
-      const login = await app.inject({
-        method: 'POST',
-        url: '/api/auth/login',
-        payload: { email: 'o@example.com', password: 'analytical1' },
-      });
-      const headers = {
-        authorization: `Bearer ${login.json<{ access_token: string }>().access_token}`,
-      };
+      const headers = await signedIn(app, 'o@example.com');
       const submit = (i: number) =>
         app.inject({
           method: 'POST',

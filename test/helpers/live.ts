@@ -5,8 +5,14 @@
 import type { FastifyInstance } from 'fastify';
 import WebSocket, { type ClientOptions } from 'ws';
 import { makeFerry, type Ferry } from '../../src/app/index.ts';
-import type { Every, HubStats } from '../../src/live/index.ts';
-import type { TestEnv } from './stores.ts';
+import type { Every } from '../../src/clock/clock.ts';
+import type { HubStats } from '../../src/live/index.ts';
+import { afterAll, beforeAll } from 'vitest';
+import type { StoreKind } from '../../src/db/index.ts';
+import { makeFakeClock as makeFakeTimeClock } from './clock.ts';
+import { testEnv, type TestEnv } from './stores.ts';
+
+export { signUp } from './principals.ts';
 
 /** A message as received. */
 export interface Msg {
@@ -121,13 +127,13 @@ export function openLive(
   return socket;
 }
 
-/** A clock tests move by hand. */
+/** A clock tests move by hand, read as the composition root's `() => Date` (./clock.ts). */
 export function makeFakeClock(start = Date.now()) {
-  let at = start;
+  const clock = makeFakeTimeClock(start);
   return {
-    now: () => new Date(at),
+    now: () => new Date(clock.now()),
     advance(ms: number) {
-      at += ms;
+      clock.advance(ms);
     },
   };
 }
@@ -146,30 +152,6 @@ export function makeFakeTimers() {
     fire() {
       for (const fn of fns) fn();
     },
-  };
-}
-
-/** Registers a user and logs in over `app.inject`; returns the access token and user id. */
-export async function signUp(
-  app: FastifyInstance,
-  email: string,
-  password = 'correct horse 1',
-): Promise<{ token: string; userId: number }> {
-  const registered = await app.inject({
-    method: 'POST',
-    url: '/api/auth/register',
-    payload: { email, password },
-  });
-  if (registered.statusCode !== 201) throw new Error(`register: ${registered.body}`);
-  const login = await app.inject({
-    method: 'POST',
-    url: '/api/auth/login',
-    payload: { email, password },
-  });
-  if (login.statusCode !== 200) throw new Error(`login: ${login.body}`);
-  return {
-    token: login.json<{ access_token: string }>().access_token,
-    userId: registered.json<{ id: number }>().id,
   };
 }
 
@@ -244,4 +226,82 @@ export async function disconnect(
   const gone = node.ferry.bus.next('live:disconnected', (e) => e.sessionId === sessionId);
   await socket.close();
   await gone;
+}
+
+/** What `useLiveNode` gives a test file: the node, its admin key, an observer, clock and timers. */
+export interface LiveSetup {
+  readonly clock: ReturnType<typeof makeFakeClock>;
+  readonly timers: ReturnType<typeof makeFakeTimers>;
+  readonly env: TestEnv;
+  readonly node: LiveNode;
+  /** The bootstrap admin API key. */
+  readonly adminKey: string;
+  /** Available when asked for with `observer: true`. */
+  readonly observer: Observer;
+  /** Stops the node (and observer) and starts a new one on the same store, clock and timers. */
+  restart(): Promise<void>;
+}
+
+/** An admin connection subscribed to `events` and `system` (see makeObserver). */
+export type Observer = Awaited<ReturnType<typeof makeObserver>>;
+
+/**
+ * The live tests' one setup: registers hooks that start a Ferry with a fake clock and fake
+ * timers on a fresh store of `kind` (with `env` overrides, computed once before the start),
+ * optionally open an observer, and stop and clean everything after the file.
+ */
+export function useLiveNode(
+  kind: StoreKind,
+  options: {
+    env?: Record<string, string> | (() => Promise<Record<string, string>>);
+    observer?: boolean;
+  } = {},
+): LiveSetup {
+  const clock = makeFakeClock();
+  const timers = makeFakeTimers();
+  let state:
+    { env: TestEnv; node: LiveNode; adminKey: string; observer: Observer | undefined } | undefined;
+  const observe = (node: LiveNode, adminKey: string) =>
+    options.observer ? makeObserver(node, adminKey) : Promise.resolve(undefined);
+  beforeAll(async () => {
+    const overrides = typeof options.env === 'function' ? await options.env() : options.env;
+    const env = await testEnv(kind, overrides);
+    const node = await startLiveNode(env, clock, timers);
+    const adminKey = node.adminKey ?? '';
+    state = { env, node, adminKey, observer: await observe(node, adminKey) };
+  });
+  afterAll(async () => {
+    await state?.observer?.close();
+    await state?.node.ferry.stop();
+    await state?.env.cleanup();
+  });
+  function current() {
+    if (!state) throw new Error('the live node is available inside tests only');
+    return state;
+  }
+  return {
+    clock,
+    timers,
+    get env() {
+      return current().env;
+    },
+    get node() {
+      return current().node;
+    },
+    get adminKey() {
+      return current().adminKey;
+    },
+    get observer() {
+      const { observer } = current();
+      if (!observer) throw new Error('pass observer: true to useLiveNode');
+      return observer;
+    },
+    async restart() {
+      const now = current();
+      await now.observer?.close();
+      await now.node.ferry.stop();
+      now.node = await startLiveNode(now.env, clock, timers);
+      now.observer = await observe(now.node, now.adminKey);
+    },
+  };
 }

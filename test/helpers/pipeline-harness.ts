@@ -89,7 +89,8 @@ function pipelinesFor(
       auth: extractorAuth(prefix),
     },
     submitter: {
-      url: `${fakes.submitter.url}/${prefix}/submit`,
+      // From the environment, as a deployment points a pipeline at another service.
+      url: `env:TEST_SUBMIT_URL_${prefix.toUpperCase()}`,
       timeout_ms: 1500,
       retries: 2,
       retry_delay_ms: 1,
@@ -131,6 +132,8 @@ function pipelinesFor(
       archive: spec.archive('scheduled-archive'),
       ...smb,
       schedule: '0 0 1 1 *',
+      // Reports the coordinator's status names (itm_failed).
+      status_names: 'coordinator',
       ...connectors('scheduled'),
     },
   ];
@@ -150,6 +153,12 @@ function configFor(env: TestEnv, spec: SourceSpec, fakes: FakeDownstream) {
     FERRY_DATABASE_URL: env.databaseUrl,
     FERRY_AUTH_ANONYMOUS: 'loopback',
     TEST_EXTRACTOR_TOKEN: 'static-extractor-token',
+    ...Object.fromEntries(
+      ['main', 'sampled', 'scheduled'].map((p) => [
+        `TEST_SUBMIT_URL_${p.toUpperCase()}`,
+        `${fakes.submitter.url}/${p}/submit`,
+      ]),
+    ),
   };
   return { config: loadConfig({ cwd: env.dataDir, env: vars }), vars };
 }

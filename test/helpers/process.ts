@@ -15,10 +15,32 @@ export interface Child {
   exited: Promise<number | string>;
 }
 
+/**
+ * Node's flag for the repository's own processes: `ferry/client` (package.json `exports`)
+ * resolves to the SDK's TypeScript source, not to the dist/ an installed package has.
+ */
+export const sourceCondition = '--conditions=ferry-source';
+
 export function runNode(script: string, args: string[], env: Record<string, string> = {}): Child {
-  const proc = spawn(process.execPath, [script, ...args], {
-    cwd: repoRoot,
-    env: { ...process.env, FERRY_LOG_LEVEL: 'warn', ...env },
+  return runProgram(process.execPath, [sourceCondition, script, ...args], env);
+}
+
+/** Runs any program (an installed `ferry`, npm) with `env` over the test's environment. */
+export function runProgram(
+  command: string,
+  args: string[],
+  env: Record<string, string> = {},
+  cwd = repoRoot,
+): Child {
+  const proc = spawn(command, args, {
+    cwd,
+    // A loaded test machine lags: only the tests of shedding itself (which set it) may shed.
+    env: {
+      ...process.env,
+      FERRY_LOG_LEVEL: 'warn',
+      FERRY_LIMITS_SHED_EVENT_LOOP_DELAY_MS: '60000',
+      ...env,
+    },
   });
   let out = '';
   let err = '';
@@ -68,4 +90,23 @@ export function runNode(script: string, args: string[], env: Record<string, stri
       });
     },
   };
+}
+
+/**
+ * Polls until `check` returns a value: the state lives in another process, with no event to
+ * await. Rejects naming `what` after `timeoutMs`.
+ */
+export async function until<T>(
+  check: () => Promise<T | undefined> | T | undefined,
+  what: string,
+  timeoutMs = 90_000,
+  everyMs = 50,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, everyMs));
+  }
 }

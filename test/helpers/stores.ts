@@ -9,7 +9,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { loadConfig, type Config } from '../../src/config/index.ts';
-import type { StoreKind } from '../../src/db/index.ts';
+import {
+  makePgliteDb,
+  makePostgresDb,
+  migrate,
+  type Db,
+  type StoreKind,
+} from '../../src/db/index.ts';
 
 /** Admin URL used to create and drop per-test databases. */
 export const adminUrl =
@@ -63,6 +69,28 @@ export async function postgresProblem(): Promise<string | undefined> {
   }
 }
 
+/**
+ * A migrated store of `kind` for tests below the app (an in-memory PGlite, or a fresh
+ * PostgreSQL database); `close()` closes it and drops the database.
+ */
+export async function migratedDb(kind: StoreKind): Promise<{ db: Db; close(): Promise<void> }> {
+  if (kind === 'pglite') {
+    const pglite = await makePgliteDb(undefined);
+    await migrate(pglite);
+    return { db: pglite, close: () => pglite.close() };
+  }
+  const database = await freshDatabase();
+  const postgres = makePostgresDb({ url: database.url, poolMax: 5 });
+  await migrate(postgres);
+  return {
+    db: postgres,
+    async close() {
+      await postgres.close();
+      await database.drop();
+    },
+  };
+}
+
 /** A temporary folder, removed by the returned function. */
 export function tempDir(prefix = 'ferry-test-'): { dir: string; remove: () => void } {
   const dir = mkdtempSync(path.join(tmpdir(), prefix));
@@ -94,6 +122,8 @@ export async function testEnv(kind: StoreKind, env: Record<string, string> = {})
       FERRY_HTTP_PORT: '0',
       FERRY_LOG_LEVEL: 'silent',
       FERRY_DATABASE_URL: database?.url ?? '',
+      // A loaded test machine lags: only the tests of shedding itself (which set it) may shed.
+      FERRY_LIMITS_SHED_EVENT_LOOP_DELAY_MS: '60000',
       ...env,
     },
   });

@@ -5,9 +5,10 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { afterEach } from 'vitest';
 import { makeFerry, type Ferry, type FerryParts } from '../../src/app/index.ts';
 import type { StoreKind } from '../../src/db/index.ts';
-import type { FerryEvents } from '../../src/live/bus.ts';
+import type { FerryEvents } from '../../src/bus/bus.ts';
 import { tempDir, testEnv, type TestEnv } from './stores.ts';
 
 /** The fields of API answers the transfer tests read. */
@@ -64,14 +65,23 @@ export interface TransferWorld {
     url: string,
     body?: object,
   ): Promise<{ status: number; json: T }>;
-  /** Resolves once `count` events of `name` match. */
+  /** Resolves once `count` events of `name` match; rejects after `timeoutMs`. */
   collect<K extends keyof FerryEvents>(
     name: K,
     count: number,
     match?: (p: FerryEvents[K]) => boolean,
+    timeoutMs?: number,
   ): Promise<FerryEvents[K][]>;
+  /** Creates a continuous watch profile from `src` to `dst` (settle time 0), `more` on top. */
+  watch(more?: object): Promise<{ status: number; json: TransferJson }>;
+  /** Resolves with the status event that ends transfer `id` (completed, failed, cancelled). */
+  ended(id: number, timeoutMs?: number): Promise<FerryEvents['transfer:status']>;
+  /** Waits for transfer `id` to end, then reads it. */
+  finished(id: number, timeoutMs?: number): Promise<TransferJson>;
   cleanup(): Promise<void>;
 }
+
+const finalStatuses = ['completed', 'failed', 'cancelled'];
 
 /** A started Ferry with anonymous loopback access and one volume holding `src` and `dst`. */
 export async function transferWorld(
@@ -95,7 +105,7 @@ export async function transferWorld(
   const dst = path.join(volume.dir, 'dst');
   mkdirSync(src);
   mkdirSync(dst);
-  return {
+  const world: TransferWorld = {
     ferry,
     env: testEnvironment,
     volume: volume.dir,
@@ -108,13 +118,13 @@ export async function transferWorld(
       const response = await http.inject({ method, url, ...(body ? { payload: body } : {}) });
       return { status: response.statusCode, json: (response.body ? response.json() : {}) as T };
     },
-    collect(name, count, match = () => true) {
+    collect(name, count, match = () => true, timeoutMs = 30_000) {
       const seen: FerryEvents[typeof name][] = [];
       return new Promise((resolve, reject) => {
         const timer = setTimeout(() => {
           off();
           reject(new Error(`timed out waiting for ${count} ${name} (saw ${seen.length})`));
-        }, 30_000);
+        }, timeoutMs);
         const off = ferry.bus.on(name, (payload) => {
           if (!match(payload)) return;
           seen.push(payload);
@@ -126,11 +136,52 @@ export async function transferWorld(
         });
       });
     },
+    watch(more = {}) {
+      return world.request('POST', '/transfers', {
+        source_path: src,
+        destination_path: dst,
+        watch_mode_enabled: true,
+        watch_continuous: true,
+        settle_time_seconds: 0,
+        ...more,
+      });
+    },
+    async ended(id, timeoutMs) {
+      const [end] = await world.collect(
+        'transfer:status',
+        1,
+        (s) => s.transferId === id && finalStatuses.includes(s.status),
+        timeoutMs,
+      );
+      if (!end) throw new Error(`transfer ${id} did not end`);
+      return end;
+    },
+    async finished(id, timeoutMs) {
+      await world.ended(id, timeoutMs);
+      return (await world.request('GET', `/api/v1/transfers/${id}`)).json;
+    },
     async cleanup() {
       await ferry.stop();
       await testEnvironment.cleanup();
       volume.remove();
     },
+  };
+  return world;
+}
+
+/**
+ * The transfer tests' one setup: returns a starter for worlds (as `transferWorld`) and registers an
+ * `afterEach` that stops and removes every world the test started.
+ */
+export function useTransferWorlds(): typeof transferWorld {
+  const started: TransferWorld[] = [];
+  afterEach(async () => {
+    for (const world of started.splice(0)) await world.cleanup();
+  });
+  return async function startWorld(...args) {
+    const world = await transferWorld(...args);
+    started.push(world);
+    return world;
   };
 }
 
