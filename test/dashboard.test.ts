@@ -21,7 +21,8 @@ import { tempDir } from './helpers/stores.ts';
 const sha256 = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
 const password = 'analytical1';
 
-describe('dashboard in a browser', () => {
+// A page, a browser and a restarted server on a loaded 2-core CI machine: each test gets 3 min.
+describe('dashboard in a browser', { timeout: 180_000 }, () => {
   const volume = tempDir('ferry-dash-vol-');
   const data = tempDir('ferry-dash-data-');
   let server: FerryServer;
@@ -43,11 +44,57 @@ describe('dashboard in a browser', () => {
   });
 
   async function signInWithAccount(page: Page, login: string): Promise<void> {
+    const trail = watchLink(page);
     await page.goto(`${server.url}/`);
     await page.getByLabel('Username or email').fill(login);
     await page.getByLabel('Password').fill(password);
     await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.locator('[data-live="open"]').waitFor();
+    await linkOpen(page, trail);
+  }
+
+  /** What the page's live link did, for the message of a link that never opened. */
+  function watchLink(page: Page): string[] {
+    const trail: string[] = [];
+    const started = Date.now();
+    const note = (line: string) => trail.push(`${String(Date.now() - started)} ms ${line}`);
+    page.on('websocket', (ws) => {
+      note(`open ${ws.url().replace(/session_token=[^&]+/, 'session_token=…')}`);
+      ws.on('framereceived', (f) => {
+        note(`frame ${String(f.payload).slice(0, 120)}`);
+      });
+      ws.on('socketerror', (e) => {
+        note(`error ${e}`);
+      });
+      ws.on('close', () => {
+        note('close');
+      });
+    });
+    page.on('console', (m) => {
+      note(`console ${m.text()}`);
+    });
+    return trail;
+  }
+
+  /**
+   * Waits for the link banner to say Live. The bound is wide (a loaded CI machine starts pages
+   * and sessions slowly); a link that never opens fails with the banner, the link's trail and
+   * the server's last output.
+   */
+  async function linkOpen(page: Page, trail: string[], timeout = 60_000): Promise<void> {
+    try {
+      await page.locator('[data-live="open"]').waitFor({ timeout });
+    } catch (error) {
+      const banner = await page
+        .locator('[data-live]')
+        .first()
+        .textContent()
+        .catch(() => '(none)');
+      const serverOutput = `${server.child.stdout()}\n${server.child.stderr()}`.slice(-4000);
+      throw new Error(
+        `the live link did not open: banner ${String(banner)}\n${trail.join('\n')}\n--- server ---\n${serverOutput}`,
+        { cause: error },
+      );
+    }
   }
 
   /** The server's own count of accepted events in the events figure's window (10 min). */
@@ -67,11 +114,13 @@ describe('dashboard in a browser', () => {
       .waitFor({ timeout: 60_000 });
   }
 
-  async function signInWithKey(page: Page): Promise<void> {
+  async function signInWithKey(page: Page): Promise<string[]> {
+    const trail = watchLink(page);
     await page.goto(`${server.url}/ui/events`);
     await page.getByRole('textbox', { name: 'API key' }).fill(server.bootstrapKey);
     await page.getByRole('button', { name: 'Use API key' }).click();
-    await page.locator('[data-live="open"]').waitFor();
+    await linkOpen(page, trail);
+    return trail;
   }
 
   it('creates a continuous watch profile, follows files live, pauses, resumes, exports CSV', async () => {
@@ -193,7 +242,7 @@ describe('dashboard in a browser', () => {
 
   it('says it is reconnecting while the server restarts, then catches up', async () => {
     const page = await browser.newPage();
-    await signInWithKey(page);
+    const trail = await signInWithKey(page);
     const shows = (n: number) => showsAccepted(page, n);
     const before = await acceptedOnServer();
     await shows(before);
@@ -203,7 +252,7 @@ describe('dashboard in a browser', () => {
     await call(`${server.url}/api/v1/events/batch`, server.bootstrapKey, 'POST', {
       events: [1, 2].map((n) => ({ event_name: `while-away-${n}`, event_type: 'track' })),
     });
-    await page.locator('[data-live="open"]').waitFor({ timeout: 60_000 });
+    await linkOpen(page, trail);
     expect(await acceptedOnServer()).toBe(before + 2);
     await shows(before + 2);
     await page.close();

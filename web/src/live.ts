@@ -26,7 +26,14 @@ function setStatus(next: LinkStatus): void {
 export function connectLive(admin: boolean): void {
   disconnectLive();
   const topics = ['transfer:*', 'watch:*', 'events', 'system', ...(admin ? ['pipeline:*'] : [])];
-  const c = makeLiveClient({ url: location.origin, token: freshToken, topics, restore: false });
+  // Retries at most 5 s apart: a page should catch up soon after the server is back.
+  const c = makeLiveClient({
+    url: location.origin,
+    token: freshToken,
+    topics,
+    restore: false,
+    reconnect: { maxDelayMs: 5000 },
+  });
   client = c;
   setStatus('connecting');
   c.on('established', () => {
