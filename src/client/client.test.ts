@@ -403,6 +403,20 @@ describe('FerryClient: tracking', () => {
     expect(cluster.seen.at(-1)?.node).toBe(B);
   });
 
+  it('follows a coordinator takeover pushed with zone null, ignoring an older coordinator', async () => {
+    const { clock, cluster, live, client } = await withLive();
+    const job = await run(clock, client.submit(spec));
+    const moves: string[] = [];
+    client.on('leader-transfer', (t) => moves.push(t.url));
+    const adopted = { jobId: job.jobId, zone: null, nodeId: 'nc', fenceToken: 1 };
+    live.push('job:leader-transfer', { ...adopted, url: C, leaderToken: 2 });
+    live.push('job:leader-transfer', { ...adopted, nodeId: 'nb', url: B, leaderToken: 1 });
+    await flush();
+    expect(moves).toEqual([C]);
+    await run(clock, client.refresh(job.jobId));
+    expect(cluster.seen.at(-1)?.node).toBe(C);
+  });
+
   it('applies a batch status push of 1000 jobs, one status per job, fenced per job', async () => {
     const { clock, live, client } = await withLive();
     const seen = new Map<string, string[]>();

@@ -33,6 +33,8 @@ interface Entry {
   finalFired: boolean;
   /** A route's answer or a push has been applied (the state is not just a placeholder). */
   known: boolean;
+  /** The job's coordinator as last seen, fenced by its coordination lease's token. */
+  coordinator: { url: string; token: number } | undefined;
 }
 
 export interface TrackerDeps {
@@ -88,6 +90,7 @@ export function makeTracker(deps: TrackerDeps) {
         },
         callbacks: [],
         waiters: new Set(),
+        coordinator: undefined,
         finalFired: false,
         known: false,
       };
@@ -159,6 +162,20 @@ export function makeTracker(deps: TrackerDeps) {
     });
   }
 
+  /**
+   * A newer coordinator (by its lease's token) becomes the job's sticky target while no zone has
+   * an owner of its own to read from: when it changes, or on every route answer (`restick`).
+   */
+  function coordinator(entry: Entry, url: string, token: number, restick = false): void {
+    const known = entry.coordinator;
+    if (!url || (known && token < known.token)) return;
+    entry.coordinator = { url, token };
+    const zones = Object.values(entry.state.zones);
+    if ((restick || known?.url !== url) && zones.every((z) => z.url === null)) {
+      deps.onLeader(entry.state.jobId, url);
+    }
+  }
+
   /** Applies a job as a route answered it (submit, read, wait, poll). */
   function applyView(view: JobView): JobState {
     const entry = track(view.job_id);
@@ -185,9 +202,7 @@ export function makeTracker(deps: TrackerDeps) {
         if (part.status === 'cancelled') zone.cancelled ||= part.url === null;
       }
     }
-    if (view.leader.url && Object.keys(state.zones).every((z) => state.zones[z]?.url === null)) {
-      deps.onLeader(view.job_id, view.leader.url);
-    }
+    coordinator(entry, view.leader.url, view.leader.fence_token, true);
     if (view.result !== null) state.result = view.result;
     setStatus(entry, view.status);
     // A poll that shows nothing new is not an update (orphan detection counts silence).
@@ -235,6 +250,9 @@ export function makeTracker(deps: TrackerDeps) {
             url: String(d.url),
             fenceToken: token,
           });
+        } else if (typeof d.url === 'string' && typeof d.leaderToken === 'number') {
+          // Another node adopted the job's coordination (its accepting node died).
+          coordinator(entry, d.url, d.leaderToken);
         }
         break;
       case 'job:items':
