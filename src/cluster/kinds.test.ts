@@ -153,15 +153,20 @@ describe.each(storeKinds)('job timeouts and the event_batch kind (%s)', (kind) =
     const [queued, orphaned, later] = ['b1', 'b2', 'b3'].map(
       (n) => `00000000-0000-4000-8000-0000000000${n}`,
     ) as [string, string, string];
-    // Zone mars has no node: its parts wait for ever unless the timeout ends them.
-    await insertTestJob(db, { id: queued, zone: 'mars', ownerUserId: null, timeoutSeconds: 1 });
-    await insertTestJob(db, { id: orphaned, zone: 'mars', ownerUserId: null, timeoutSeconds: 1 });
-    await insertTestJob(db, { id: later, zone: 'mars', ownerUserId: null, timeoutSeconds: 3600 });
-    await db.query(
-      `UPDATE ferry.cluster_job_parts SET status = 'orphaned', orphaned_at = now() WHERE job_id = $1`,
-      [orphaned],
-    );
+    // Listening before the jobs exist: their deadline (1 s) may pass before the next statement.
     const finals = world.collect('job:final', 2, (p) => p.jobId === queued || p.jobId === orphaned);
+    // Zone mars has no node: its parts wait for ever unless the timeout ends them. One
+    // transaction, so the sweep never sees the orphaned one still queued.
+    await db.transaction(async (tx) => {
+      const mars = { zone: 'mars', ownerUserId: null };
+      await insertTestJob(tx, { ...mars, id: queued, timeoutSeconds: 1 });
+      await insertTestJob(tx, { ...mars, id: orphaned, timeoutSeconds: 1 });
+      await insertTestJob(tx, { ...mars, id: later, timeoutSeconds: 3600 });
+      await tx.query(
+        `UPDATE ferry.cluster_job_parts SET status = 'orphaned', orphaned_at = now() WHERE job_id = $1`,
+        [orphaned],
+      );
+    });
     for (const [id, state] of [
       [queued, 'queued'],
       [orphaned, 'orphaned'],
