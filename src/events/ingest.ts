@@ -2,7 +2,8 @@
  * Event ingestion: accept durably before the 202, then process in batches. Accepted events are
  * `enqueued` rows; a drain job (at most one waiting, pg-boss `short`) takes them in batches of
  * `drainBatch` with SKIP LOCKED, so a burst of single submits is processed a batch at a time.
- * No HTTP here.
+ * While a drain runs on this node, events committed here are handed to it directly (it takes
+ * another round) instead of through a new job. No HTTP here.
  */
 import { randomUUID } from 'node:crypto';
 import type { Db, Queryable } from '../db/index.ts';
@@ -42,6 +43,11 @@ class MessageIdRace extends Error {}
 
 /** Events processed per transaction. */
 const drainBatch = 500;
+/**
+ * How long one drain job keeps taking rounds for events committed on this node before it hands
+ * over to a fresh job (so a job under steady load still ends well within its expiry).
+ */
+const drainTurnMs = 10_000;
 const drainKey = 'events';
 /** How long a wake-up this node sent is trusted to be still waiting. */
 const wakeReuseMs = 500;
@@ -52,6 +58,9 @@ export function makeEvents(deps: EventsDeps) {
   const { db, bus, now, log } = deps;
   let jobs: Jobs | undefined;
   let wokenUntil = 0;
+  // The drain running on this node (at most one: its worker takes one job at a time), and the
+  // commits made here since it started: a commit it will still see needs no wake-up.
+  const local = { draining: false, commits: 0 };
   // Concurrent single submits without a message id share one transaction: see acceptSingles.
   const singles = makeGroupCommit(acceptSingles, groupMax);
 
@@ -91,31 +100,68 @@ export function makeEvents(deps: EventsDeps) {
     }
   }
 
-  /** Processes every enqueued event, a batch per transaction, until none is left. */
+  /**
+   * Processes every enqueued event, a batch per transaction. Goes on at once while a round was
+   * full or events were committed on this node during it (so under steady load the drain keeps
+   * pace without a job per round), and ends once a round found the queue drained and nothing
+   * new was committed here meanwhile. A commit on another node sends its own wake-up.
+   */
   async function drain(job: JobContext<object>): Promise<{ processed: number }> {
+    const ends = Date.now() + drainTurnMs;
+    const commitsAtStart = local.commits;
     let processed = 0;
-    for (;;) {
-      let batch: number[] = [];
-      try {
-        batch = await processBatch((ids) => (batch = ids));
-      } catch (error) {
-        // Retries are pg-boss's (jobs.retry_*); the last attempt records the failure on the
-        // batch it could not process, so those events stop waiting, and goes on with the rest.
-        if (job.retryCount < deps.retryLimit || isStoreUnavailable(error) || batch.length === 0)
-          throw error;
-        const message = `processing failed after ${deps.retryLimit + 1} attempts: ${(error as Error).message}`;
-        await markFailed(
-          db,
-          batch.map((id) => ({ id, err: message })),
-        );
-        for (const id of batch)
-          bus.emit('event:processed', { id, userId: null, ok: false, error: message });
-        // The rest have not had their attempts yet: a fresh drain job takes them.
-        if (jobs) await wake(jobs);
-        return { processed };
+    local.draining = true;
+    try {
+      for (;;) {
+        const commitsBefore = local.commits;
+        const round = await drainRound(job);
+        processed += round.taken;
+        if (round.gaveUp) return { processed };
+        if (round.taken < drainBatch && local.commits === commitsBefore) {
+          // In the same turn as the check: a commit after this line sees `draining` false and
+          // sends its own wake-up.
+          local.draining = false;
+          return { processed };
+        }
+        if (Date.now() >= ends || job.signal.aborted) break;
       }
-      processed += batch.length;
-      if (batch.length < drainBatch) return { processed };
+    } catch (error) {
+      // Commits handed to this drain would otherwise wait for its retry, or for the sweeper if
+      // it has none left.
+      local.draining = false;
+      if (local.commits !== commitsAtStart) await sendWake();
+      throw error;
+    } finally {
+      local.draining = false;
+    }
+    // Events remain (or may): a fresh job takes them, on whichever node fetches it first.
+    await sendWake();
+    return { processed };
+  }
+
+  /**
+   * One round of the drain. A failure is rethrown for pg-boss to retry, except on the last
+   * attempt: then the batch it could not process is recorded as failed, and a fresh drain job
+   * is woken for the rest (`gaveUp`).
+   */
+  async function drainRound(job: JobContext<object>): Promise<{ taken: number; gaveUp: boolean }> {
+    let batch: number[] = [];
+    try {
+      batch = await processBatch((ids) => (batch = ids));
+      return { taken: batch.length, gaveUp: false };
+    } catch (error) {
+      if (job.retryCount < deps.retryLimit || isStoreUnavailable(error) || batch.length === 0)
+        throw error;
+      const message = `processing failed after ${deps.retryLimit + 1} attempts: ${(error as Error).message}`;
+      await markFailed(
+        db,
+        batch.map((id) => ({ id, err: message })),
+      );
+      for (const id of batch)
+        bus.emit('event:processed', { id, userId: null, ok: false, error: message });
+      // The rest have not had their attempts yet: a fresh drain job takes them.
+      if (jobs) await wake(jobs);
+      return { taken: 0, gaveUp: true };
     }
   }
 
@@ -186,8 +232,18 @@ export function makeEvents(deps: EventsDeps) {
     return (await wakeAfterCommit()) ? accepted : { ...accepted, status: 'stored' };
   }
 
-  /** Wakes the drain after a commit; false when it could not (the sweeper will). */
+  /**
+   * Wakes the drain after events were committed; false when it could not (the sweeper will).
+   * A drain running on this node counts the commit instead: it takes another round for it.
+   */
   async function wakeAfterCommit(): Promise<boolean> {
+    local.commits += 1;
+    if (local.draining) return true;
+    return sendWake();
+  }
+
+  /** Sends a drain wake-up; false when it could not (the sweeper will). */
+  async function sendWake(): Promise<boolean> {
     if (!jobs) return false;
     try {
       await wake(jobs);
