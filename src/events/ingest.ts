@@ -48,6 +48,11 @@ const drainBatch = 500;
  * over to a fresh job (so a job under steady load still ends well within its expiry).
  */
 const drainTurnMs = 10_000;
+/**
+ * How long a drain that found nothing waits for the next submit on this node to commit before
+ * it ends (it resumes at that commit, not at the end of this wait).
+ */
+const drainLingerMs = 100;
 const drainKey = 'events';
 /** How long a wake-up this node sent is trusted to be still waiting. */
 const wakeReuseMs = 500;
@@ -58,9 +63,10 @@ export function makeEvents(deps: EventsDeps) {
   const { db, bus, now, log } = deps;
   let jobs: Jobs | undefined;
   let wokenUntil = 0;
-  // The drain running on this node (at most one: its worker takes one job at a time), and the
-  // commits made here since it started: a commit it will still see needs no wake-up.
-  const local = { draining: false, commits: 0 };
+  // The drain running on this node (at most one: its worker takes one job at a time), the
+  // commits made here (a commit it will still see needs no wake-up), and the accepting
+  // transactions under way here, with who waits for the next of them to settle.
+  const local = { draining: false, commits: 0, accepting: 0, settled: [] as (() => void)[] };
   // Concurrent single submits without a message id share one transaction: see acceptSingles.
   const singles = makeGroupCommit(acceptSingles, groupMax);
 
@@ -102,9 +108,10 @@ export function makeEvents(deps: EventsDeps) {
 
   /**
    * Processes every enqueued event, a batch per transaction. Goes on at once while a round was
-   * full or events were committed on this node during it (so under steady load the drain keeps
-   * pace without a job per round), and ends once a round found the queue drained and nothing
-   * new was committed here meanwhile. A commit on another node sends its own wake-up.
+   * full or events were committed on this node during it; otherwise takes another round as soon
+   * as the next submit here commits, if one does within drainLingerMs (so under steady load the
+   * drain keeps pace without a job per round). Ends once nothing was committed here for that
+   * long. A commit on another node sends its own wake-up.
    */
   async function drain(job: JobContext<object>): Promise<{ processed: number }> {
     const ends = Date.now() + drainTurnMs;
@@ -118,10 +125,16 @@ export function makeEvents(deps: EventsDeps) {
         processed += round.taken;
         if (round.gaveUp) return { processed };
         if (round.taken < drainBatch && local.commits === commitsBefore) {
-          // In the same turn as the check: a commit after this line sees `draining` false and
-          // sends its own wake-up.
-          local.draining = false;
-          return { processed };
+          // Nothing new yet: wait for the next submit here to settle (on PGlite one may be
+          // waiting for this round's transaction), for at most drainLingerMs if none is under
+          // way, and take its events in another round rather than through a new job.
+          await nextSettle(local.accepting > 0 ? undefined : drainLingerMs);
+          if (local.commits === commitsBefore && local.accepting === 0) {
+            // In the same turn as the check: a commit after this line sees `draining` false
+            // and sends its own wake-up.
+            local.draining = false;
+            return { processed };
+          }
         }
         if (Date.now() >= ends || job.signal.aborted) break;
       }
@@ -223,7 +236,7 @@ export function makeEvents(deps: EventsDeps) {
     let accepted: Accepted | undefined;
     for (let attempt = 0; !accepted; attempt++) {
       try {
-        accepted = await accept(userId, inputs);
+        accepted = await accepting(() => accept(userId, inputs));
       } catch (error) {
         if (!(error instanceof MessageIdRace) || attempt >= 2) throw error;
       }
@@ -234,12 +247,38 @@ export function makeEvents(deps: EventsDeps) {
 
   /**
    * Wakes the drain after events were committed; false when it could not (the sweeper will).
-   * A drain running on this node counts the commit instead: it takes another round for it.
+   * A drain running on this node needs none: it counted the commit (see `accepting`) and takes
+   * another round for it.
    */
   async function wakeAfterCommit(): Promise<boolean> {
-    local.commits += 1;
     if (local.draining) return true;
     return sendWake();
+  }
+
+  /** Resolves when the next accepting transaction here settles, or after `ms` when given. */
+  function nextSettle(ms: number | undefined): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = ms === undefined ? undefined : setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        local.settled = local.settled.filter((r) => r !== done);
+        resolve();
+      }
+      local.settled.push(done);
+    });
+  }
+
+  /** Runs an accepting transaction: counted while under way, and its commit (see `drain`). */
+  async function accepting<T>(fn: () => Promise<T>): Promise<T> {
+    local.accepting += 1;
+    try {
+      const result = await fn();
+      local.commits += 1; // before the drain below resumes: it takes another round for it
+      return result;
+    } finally {
+      local.accepting -= 1;
+      for (const resolve of local.settled.splice(0)) resolve();
+    }
   }
 
   /** Sends a drain wake-up; false when it could not (the sweeper will). */
@@ -262,7 +301,7 @@ export function makeEvents(deps: EventsDeps) {
     items: readonly { userId: number | null; event: NewEvent }[],
   ): Promise<Accepted[]> {
     const rows = items.map((i) => ({ event: i.event, taskId: randomUUID() }));
-    const ids = await db.transaction((tx) => insertEventsOfSubmits(tx, rows));
+    const ids = await accepting(() => db.transaction((tx) => insertEventsOfSubmits(tx, rows)));
     const byUser = new Map<number | null, number[]>();
     items.forEach((item, k) => {
       const list = byUser.get(item.userId) ?? [];
