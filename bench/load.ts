@@ -24,8 +24,11 @@ const autocannonCli = path.join(
 
 /** What one load run measured (2xx answers only count as throughput). */
 export interface LoadResult {
-  /** 2xx answers per second over the run. */
+  /** 2xx answers per second over the run (`okCount` / (`finishedAt` - `startedAt`)). */
   perSecond: number;
+  /** When the load generator began sending and when it stopped (epoch ms, its own clock). */
+  startedAt: number;
+  finishedAt: number;
   okCount: number;
   non2xx: number;
   errors: number;
@@ -76,10 +79,16 @@ export async function loadTest(options: {
     non2xx: number;
     errors: number;
     duration: number;
+    start: string;
+    finish: string;
     statusCodeStats?: Record<string, { count: number }>;
   };
+  const startedAt = Date.parse(out.start);
+  const finishedAt = Date.parse(out.finish);
   return {
-    perSecond: out['2xx'] / out.duration,
+    perSecond: out['2xx'] / ((finishedAt - startedAt) / 1000),
+    startedAt,
+    finishedAt,
     okCount: out['2xx'],
     non2xx: out.non2xx,
     errors: out.errors,

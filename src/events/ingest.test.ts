@@ -13,11 +13,22 @@ import { makeEvents } from './index.ts';
 const quiet = { warn: () => undefined, error: () => undefined };
 
 /**
+ * Holds a transaction before it starts (so it holds no connection): the first `skip` pass,
+ * then the next calls `reached` and waits for `until`.
+ */
+interface Hold {
+  skip: number;
+  reached: () => void;
+  until: Promise<unknown>;
+}
+
+/**
  * A Db whose statements matching `pattern` fail with a deadlock (a transient error) while
- * `failures` is above zero; everything else passes through.
+ * `failures` is above zero, and whose transactions wait as `hold` says; everything else passes
+ * through.
  */
 function flaky(db: Db, pattern: RegExp) {
-  const state = { failures: 0 };
+  const state: { failures: number; hold?: Hold | undefined } = { failures: 0 };
   const deadlock = () => Object.assign(new Error('deadlock detected'), { code: '40P01' });
   const wrap = (q: Queryable): Queryable => ({
     exec: (script) => q.exec(script),
@@ -33,7 +44,15 @@ function flaky(db: Db, pattern: RegExp) {
     ...db,
     ...wrap(db),
     kind: db.kind,
-    transaction: (fn) => db.transaction((tx) => fn(wrap(tx))),
+    async transaction(fn) {
+      const hold = state.hold;
+      if (hold && hold.skip-- <= 0) {
+        state.hold = undefined;
+        hold.reached();
+        await hold.until;
+      }
+      return db.transaction((tx) => fn(wrap(tx)));
+    },
   };
   return { db: wrapped, state };
 }
@@ -97,6 +116,51 @@ describe.each(storeKinds)('event processing on %s', (kind) => {
       status: 'processed',
       properties: { duration: 3 },
     });
+  });
+
+  it('hands events committed while a drain runs here to that drain, without a new job', async () => {
+    const { events, bus, state, jobs: queue } = await compose();
+    const sent: string[] = [];
+    events.attach({
+      ...queue,
+      send: (definition, data, options) => {
+        sent.push(definition.name);
+        return queue.send(definition, data, options);
+      },
+    });
+    const reached = Promise.withResolvers<undefined>();
+    const release = Promise.withResolvers<undefined>();
+    // The first transaction is the first submit's; the second, the drain's first round.
+    state.hold = {
+      skip: 1,
+      reached: () => {
+        reached.resolve(undefined);
+      },
+      until: release.promise,
+    };
+    const drained = bus.next('job:completed', (j) => j.name === 'events.process');
+    const first = await events.submit(null, [event('first')]);
+    await reached.promise; // the drain job woken by the first submit is about to take events
+    expect(sent).toEqual(['events.process']);
+    const second = await events.submit(null, [event('second')]);
+    expect(second.status).toBe('enqueued');
+    // (The sweeper, a cron job, also wakes through `send`: assert right around the submit.)
+    expect(sent).toEqual(['events.process']);
+    const done = bus.next('event:processed', (e) => e.id === second.ids[0]);
+    release.resolve(undefined);
+    expect(await done).toMatchObject({ ok: true });
+    // One job, woken by the first submit, processed both.
+    expect(await drained).toMatchObject({ output: { processed: 2 } });
+    const { rows } = await store.db.query(
+      'SELECT status FROM ferry.events WHERE id = ANY($1::bigint[]) ORDER BY id',
+      [[...first.ids, ...second.ids]],
+    );
+    expect(rows).toEqual([{ status: 'processed' }, { status: 'processed' }]);
+    // The drain has ended: the next submit wakes a job again.
+    const sentBefore = sent.length;
+    const third = await events.submit(null, [event('third')]);
+    expect(sent.length).toBe(sentBefore + 1);
+    await bus.next('event:processed', (e) => e.id === third.ids[0]);
   });
 
   it('records the final failure once retries are exhausted', async () => {

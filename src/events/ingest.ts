@@ -2,7 +2,8 @@
  * Event ingestion: accept durably before the 202, then process in batches. Accepted events are
  * `enqueued` rows; a drain job (at most one waiting, pg-boss `short`) takes them in batches of
  * `drainBatch` with SKIP LOCKED, so a burst of single submits is processed a batch at a time.
- * No HTTP here.
+ * While a drain runs on this node, events committed here are handed to it directly (it takes
+ * another round) instead of through a new job. No HTTP here.
  */
 import { randomUUID } from 'node:crypto';
 import type { Db, Queryable } from '../db/index.ts';
@@ -42,6 +43,16 @@ class MessageIdRace extends Error {}
 
 /** Events processed per transaction. */
 const drainBatch = 500;
+/**
+ * How long one drain job keeps taking rounds for events committed on this node before it hands
+ * over to a fresh job (so a job under steady load still ends well within its expiry).
+ */
+const drainTurnMs = 10_000;
+/**
+ * How long a drain that found nothing waits for the next submit on this node to commit before
+ * it ends (it resumes at that commit, not at the end of this wait).
+ */
+const drainLingerMs = 100;
 const drainKey = 'events';
 /** How long a wake-up this node sent is trusted to be still waiting. */
 const wakeReuseMs = 500;
@@ -52,6 +63,10 @@ export function makeEvents(deps: EventsDeps) {
   const { db, bus, now, log } = deps;
   let jobs: Jobs | undefined;
   let wokenUntil = 0;
+  // The drain running on this node (at most one: its worker takes one job at a time), the
+  // commits made here (a commit it will still see needs no wake-up), and the accepting
+  // transactions under way here, with who waits for the next of them to settle.
+  const local = { draining: false, commits: 0, accepting: 0, settled: [] as (() => void)[] };
   // Concurrent single submits without a message id share one transaction: see acceptSingles.
   const singles = makeGroupCommit(acceptSingles, groupMax);
 
@@ -91,31 +106,75 @@ export function makeEvents(deps: EventsDeps) {
     }
   }
 
-  /** Processes every enqueued event, a batch per transaction, until none is left. */
+  /**
+   * Processes every enqueued event, a batch per transaction. Goes on at once while a round was
+   * full or events were committed on this node during it; otherwise takes another round as soon
+   * as the next submit here commits, if one does within drainLingerMs (so under steady load the
+   * drain keeps pace without a job per round). Ends once nothing was committed here for that
+   * long. A commit on another node sends its own wake-up.
+   */
   async function drain(job: JobContext<object>): Promise<{ processed: number }> {
+    const ends = Date.now() + drainTurnMs;
+    const commitsAtStart = local.commits;
     let processed = 0;
-    for (;;) {
-      let batch: number[] = [];
-      try {
-        batch = await processBatch((ids) => (batch = ids));
-      } catch (error) {
-        // Retries are pg-boss's (jobs.retry_*); the last attempt records the failure on the
-        // batch it could not process, so those events stop waiting, and goes on with the rest.
-        if (job.retryCount < deps.retryLimit || isStoreUnavailable(error) || batch.length === 0)
-          throw error;
-        const message = `processing failed after ${deps.retryLimit + 1} attempts: ${(error as Error).message}`;
-        await markFailed(
-          db,
-          batch.map((id) => ({ id, err: message })),
-        );
-        for (const id of batch)
-          bus.emit('event:processed', { id, userId: null, ok: false, error: message });
-        // The rest have not had their attempts yet: a fresh drain job takes them.
-        if (jobs) await wake(jobs);
-        return { processed };
+    local.draining = true;
+    try {
+      for (;;) {
+        const commitsBefore = local.commits;
+        const round = await drainRound(job);
+        processed += round.taken;
+        if (round.gaveUp) return { processed };
+        if (round.taken < drainBatch && local.commits === commitsBefore) {
+          // Nothing new yet: wait for the next submit here to settle (on PGlite one may be
+          // waiting for this round's transaction), for at most drainLingerMs if none is under
+          // way, and take its events in another round rather than through a new job.
+          await nextSettle(local.accepting > 0 ? undefined : drainLingerMs);
+          if (local.commits === commitsBefore && local.accepting === 0) {
+            // In the same turn as the check: a commit after this line sees `draining` false
+            // and sends its own wake-up.
+            local.draining = false;
+            return { processed };
+          }
+        }
+        if (Date.now() >= ends || job.signal.aborted) break;
       }
-      processed += batch.length;
-      if (batch.length < drainBatch) return { processed };
+    } catch (error) {
+      // Commits handed to this drain would otherwise wait for its retry, or for the sweeper if
+      // it has none left.
+      local.draining = false;
+      if (local.commits !== commitsAtStart) await sendWake();
+      throw error;
+    } finally {
+      local.draining = false;
+    }
+    // Events remain (or may): a fresh job takes them, on whichever node fetches it first.
+    await sendWake();
+    return { processed };
+  }
+
+  /**
+   * One round of the drain. A failure is rethrown for pg-boss to retry, except on the last
+   * attempt: then the batch it could not process is recorded as failed, and a fresh drain job
+   * is woken for the rest (`gaveUp`).
+   */
+  async function drainRound(job: JobContext<object>): Promise<{ taken: number; gaveUp: boolean }> {
+    let batch: number[] = [];
+    try {
+      batch = await processBatch((ids) => (batch = ids));
+      return { taken: batch.length, gaveUp: false };
+    } catch (error) {
+      if (job.retryCount < deps.retryLimit || isStoreUnavailable(error) || batch.length === 0)
+        throw error;
+      const message = `processing failed after ${deps.retryLimit + 1} attempts: ${(error as Error).message}`;
+      await markFailed(
+        db,
+        batch.map((id) => ({ id, err: message })),
+      );
+      for (const id of batch)
+        bus.emit('event:processed', { id, userId: null, ok: false, error: message });
+      // The rest have not had their attempts yet: a fresh drain job takes them.
+      if (jobs) await wake(jobs);
+      return { taken: 0, gaveUp: true };
     }
   }
 
@@ -177,7 +236,7 @@ export function makeEvents(deps: EventsDeps) {
     let accepted: Accepted | undefined;
     for (let attempt = 0; !accepted; attempt++) {
       try {
-        accepted = await accept(userId, inputs);
+        accepted = await accepting(() => accept(userId, inputs));
       } catch (error) {
         if (!(error instanceof MessageIdRace) || attempt >= 2) throw error;
       }
@@ -186,8 +245,44 @@ export function makeEvents(deps: EventsDeps) {
     return (await wakeAfterCommit()) ? accepted : { ...accepted, status: 'stored' };
   }
 
-  /** Wakes the drain after a commit; false when it could not (the sweeper will). */
+  /**
+   * Wakes the drain after events were committed; false when it could not (the sweeper will).
+   * A drain running on this node needs none: it counted the commit (see `accepting`) and takes
+   * another round for it.
+   */
   async function wakeAfterCommit(): Promise<boolean> {
+    if (local.draining) return true;
+    return sendWake();
+  }
+
+  /** Resolves when the next accepting transaction here settles, or after `ms` when given. */
+  function nextSettle(ms: number | undefined): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = ms === undefined ? undefined : setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        local.settled = local.settled.filter((r) => r !== done);
+        resolve();
+      }
+      local.settled.push(done);
+    });
+  }
+
+  /** Runs an accepting transaction: counted while under way, and its commit (see `drain`). */
+  async function accepting<T>(fn: () => Promise<T>): Promise<T> {
+    local.accepting += 1;
+    try {
+      const result = await fn();
+      local.commits += 1; // before the drain below resumes: it takes another round for it
+      return result;
+    } finally {
+      local.accepting -= 1;
+      for (const resolve of local.settled.splice(0)) resolve();
+    }
+  }
+
+  /** Sends a drain wake-up; false when it could not (the sweeper will). */
+  async function sendWake(): Promise<boolean> {
     if (!jobs) return false;
     try {
       await wake(jobs);
@@ -206,7 +301,7 @@ export function makeEvents(deps: EventsDeps) {
     items: readonly { userId: number | null; event: NewEvent }[],
   ): Promise<Accepted[]> {
     const rows = items.map((i) => ({ event: i.event, taskId: randomUUID() }));
-    const ids = await db.transaction((tx) => insertEventsOfSubmits(tx, rows));
+    const ids = await accepting(() => db.transaction((tx) => insertEventsOfSubmits(tx, rows)));
     const byUser = new Map<number | null, number[]>();
     items.forEach((item, k) => {
       const list = byUser.get(item.userId) ?? [];
