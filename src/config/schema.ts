@@ -203,7 +203,8 @@ export const ConfigSchema = Type.Object(
         concurrency: Type.Integer({
           minimum: 1,
           maximum: 64,
-          description: 'Files a watch profile or a one-off folder transfer delivers at once.',
+          description:
+            'Files a watch profile or a one-off folder transfer delivers at once; a batch of files of at most 1 MiB runs four times as many (at most 64).',
         }),
         watch_lease_seconds: Type.Integer({
           minimum: 2,

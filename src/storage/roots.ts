@@ -1,13 +1,17 @@
 /**
  * Pinned roots (invariant 7 after creation): a watch profile, a one-off transfer and a pipeline
  * each work inside folders whose real path and identity (device, inode) were recorded when they
- * were set up. Every operation opens the root afresh with O_NOFOLLOW | O_DIRECTORY, compares its
- * identity with the pin, then reaches the file through that open folder
- * (`/proc/self/fd/<fd>/…`, the closest Node comes to `openat`), walking each folder on the way
- * with O_NOFOLLOW. A root swapped for a symlink or another folder is refused before anything is
- * read, written or deleted; the window that remains is described in docs/transfers.md.
+ * were set up. Every operation checks that the root's path still names the pinned folder (an
+ * `lstat` compared with the pin: not a symlink, same device and inode), then reaches the file
+ * through an open descriptor of that very folder (`/proc/self/fd/<fd>/…`, the closest Node comes
+ * to `openat`), each folder on the way opened with O_NOFOLLOW. Descriptors are kept open while
+ * operations use them (and briefly after), so a batch of files costs one `lstat` per folder per
+ * operation rather than an open, fstat and close of each. A root swapped for a symlink or another
+ * folder is refused before anything is read, written or deleted; the window that remains is
+ * described in docs/transfers.md.
  */
 import { constants, existsSync } from 'node:fs';
+import type { BigIntStats } from 'node:fs';
 import { lstat, mkdir, open, realpath, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { FerryError } from '../errors/index.ts';
@@ -105,6 +109,27 @@ export async function openRoot(pin: RootPin): Promise<FileHandle> {
   return handle;
 }
 
+/**
+ * Proves the pinned folder's path still names it without opening it (one `lstat`: a symlink is
+ * not followed, the device and inode must be the pin's); the same refusals as `openRoot`.
+ */
+async function checkRoot(pin: RootPin): Promise<void> {
+  let s: BigIntStats;
+  try {
+    s = await lstat(pin.path, { bigint: true });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new StorageError('not_found', pin.path, `${pin.path} is gone`);
+    if (code === 'ENOTDIR') throw rootChanged(pin.path, 'it is no longer a folder');
+    throw storageErrorOf(error, pin.path);
+  }
+  if (s.isSymbolicLink()) throw rootChanged(pin.path, 'it is now a symlink');
+  if (!s.isDirectory()) throw rootChanged(pin.path, 'it is no longer a folder');
+  if (String(s.dev) !== pin.dev || String(s.ino) !== pin.ino) {
+    throw rootChanged(pin.path, 'it is now another folder');
+  }
+}
+
 /** Throws FERRY_ERR_ROOT_CHANGED unless every pin still names its folder. */
 export async function checkRoots(pins: readonly RootPin[]): Promise<void> {
   for (const pin of pins) if (!isEndpointPin(pin)) await (await openRoot(pin)).close();
@@ -113,54 +138,179 @@ export async function checkRoots(pins: readonly RootPin[]): Promise<void> {
 /** The path callers name the pinned folder by. */
 const baseOf = (pin: RootPin) => pin.configured ?? pin.path;
 
-/** Where one logical path is reached, and the descriptors to close afterwards. */
+/** Where one logical path is reached, and the folders to let go of afterwards. */
 interface Reach {
   mapped: string;
-  handles: FileHandle[];
+  /** Ends this operation's use of the folders it went through (never throws). */
+  release: () => void;
   /** Descriptor path → logical folder, to put logical paths back into results and errors. */
   names: [string, string][];
 }
 
-async function closeAll(handles: readonly FileHandle[]): Promise<void> {
-  await Promise.all(handles.map((h) => h.close().catch(() => undefined)));
+/** How long an open folder nobody uses stays open for the next operation (milliseconds). */
+const lingerMs = 200;
+
+/** One open, verified folder, shared by the operations inside it. */
+interface OpenFolder {
+  ready: Promise<FileHandle>;
+  /** Its identity, known once open (a subfolder's is checked against its name before reuse). */
+  dev?: bigint;
+  ino?: bigint;
+  users: number;
+  timer?: ReturnType<typeof setTimeout>;
+  /** Replaced by a newer open of the same name: closed once its last user is done. */
+  stale: boolean;
 }
 
 /**
- * Opens `pin` and each folder of `parts` but the last with O_NOFOLLOW (every one, the last
- * included, when `folder`: the path is itself a folder to list); `create` makes missing folders
- * (each made durable in its parent). A symlinked folder on the way is refused.
+ * The folders a confined storage keeps open, by logical path. An entry is reused only after its
+ * name was checked again (`lstat`) for this operation: the root against its pin, a subfolder
+ * against the identity of the descriptor kept (another folder there now is opened afresh with
+ * O_NOFOLLOW; a symlink there is refused as before).
+ */
+class OpenFolders {
+  private readonly open = new Map<string, OpenFolder>();
+
+  /** The entry for `key`, opened by `opener` unless one is open; counted as used until released. */
+  acquire(key: string, opener: () => Promise<FileHandle>, fresh = false): OpenFolder {
+    let entry = this.open.get(key);
+    if (entry && fresh) {
+      entry.stale = true;
+      this.open.delete(key);
+      if (entry.users === 0) this.schedule(key, entry, 0);
+      entry = undefined;
+    }
+    if (!entry) {
+      const made: OpenFolder = {
+        ready: Promise.resolve(undefined as never),
+        users: 0,
+        stale: false,
+      };
+      made.ready = opener().then(async (handle) => {
+        try {
+          const s = await handle.stat({ bigint: true });
+          made.dev = s.dev;
+          made.ino = s.ino;
+          return handle;
+        } catch (error) {
+          await handle.close().catch(() => undefined);
+          throw error;
+        }
+      });
+      made.ready.catch(() => {
+        if (this.open.get(key) === made) this.open.delete(key);
+      });
+      this.open.set(key, made);
+      entry = made;
+    }
+    entry.users += 1;
+    clearTimeout(entry.timer);
+    return entry;
+  }
+
+  /** The entry kept for `key`, if any (not counted as used). */
+  peek(key: string): OpenFolder | undefined {
+    return this.open.get(key);
+  }
+
+  release(key: string, entry: OpenFolder): void {
+    entry.users -= 1;
+    if (entry.users === 0) this.schedule(key, entry, entry.stale ? 0 : lingerMs);
+  }
+
+  private schedule(key: string, entry: OpenFolder, ms: number): void {
+    clearTimeout(entry.timer);
+    entry.timer = setTimeout(() => {
+      if (entry.users > 0) return;
+      if (this.open.get(key) === entry) this.open.delete(key);
+      entry.ready.then(
+        (h) => h.close().catch(() => undefined),
+        () => undefined,
+      );
+    }, ms);
+    entry.timer.unref();
+  }
+}
+
+/** Whether `name` (reached through an open folder) still names the folder `entry` holds. */
+async function stillNames(name: string, entry: OpenFolder): Promise<boolean> {
+  if (
+    !(await entry.ready.then(
+      () => true,
+      () => false,
+    ))
+  )
+    return false;
+  const s = await lstat(name, { bigint: true }).catch(() => undefined);
+  return s?.isDirectory() === true && s.dev === entry.dev && s.ino === entry.ino;
+}
+
+/**
+ * Checks `pin` and reaches each folder of `parts` but the last with O_NOFOLLOW (every one, the
+ * last included, when `folder`: the path is itself a folder to list); `create` makes missing
+ * folders (each made durable in its parent). A symlinked folder on the way is refused.
  */
 async function reach(
+  folders: OpenFolders,
   pin: RootPin,
   parts: readonly string[],
   create: boolean,
   folder = false,
 ): Promise<Reach> {
-  const root = await openRoot(pin);
-  const out: Reach = { mapped: '', handles: [root], names: [] };
-  let dir = root;
-  let logical = baseOf(pin);
+  const used: [string, OpenFolder][] = [];
+  const release = () => {
+    for (const [key, entry] of used) folders.release(key, entry);
+    used.length = 0;
+  };
+  const out: Reach = { mapped: '', release, names: [] };
+  // The root's path must name the pinned folder now; the descriptor kept is of that folder.
+  await checkRoot(pin);
+  const rootKey = `${pin.path}\0`;
+  const rootEntry = folders.acquire(rootKey, () => openRoot(pin));
+  used.push([rootKey, rootEntry]);
+  let dir: FileHandle;
   try {
-    out.names.push([through(root, pin.path), logical]);
+    dir = await rootEntry.ready;
+  } catch (error) {
+    release();
+    throw error;
+  }
+  let logical = baseOf(pin);
+  out.names.push([through(dir, pin.path), logical]);
+  try {
     for (const part of folder ? parts : parts.slice(0, -1)) {
       const next = `${through(dir, logical)}/${part}`;
+      const parent = dir;
       logical = path.join(logical, part);
-      if (create) {
-        const made = await mkdir(next).then(
-          () => true,
-          (error: unknown) => {
-            if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-            return false;
-          },
-        );
-        if (made) await dir.sync();
-      }
-      dir = await open(next, dirFlags);
-      out.handles.push(dir);
+      const key = `${pin.path}\0${logical}`;
+      const kept = folders.peek(key);
+      const reuse = kept !== undefined && (await stillNames(next, kept));
+      const entry = folders.acquire(
+        key,
+        async () => {
+          if (create) {
+            const made = await mkdir(next).then(
+              () => true,
+              (error: unknown) => {
+                if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+                return false;
+              },
+            );
+            if (made) await parent.sync();
+          }
+          return open(next, dirFlags);
+        },
+        !reuse,
+      );
+      used.push([key, entry]);
+      dir = await entry.ready;
       out.names.push([through(dir, logical), logical]);
     }
+    const last = folder ? undefined : parts.at(-1);
+    out.mapped = last === undefined ? through(dir, logical) : `${through(dir, logical)}/${last}`;
+    return out;
   } catch (error) {
-    await closeAll(out.handles);
+    release();
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ELOOP' || code === 'ENOTDIR') {
       throw new StorageError(
@@ -171,9 +321,6 @@ async function reach(
     }
     throw storageErrorOf(error, logical);
   }
-  const last = folder ? undefined : parts.at(-1);
-  out.mapped = last === undefined ? through(dir, logical) : `${through(dir, logical)}/${last}`;
-  return out;
 }
 
 /** Puts logical paths back into a message or path that names descriptors. */
@@ -194,7 +341,7 @@ function remapError(error: unknown, names: readonly [string, string][]): unknown
 
 /**
  * A local storage confined to `pins`: every path must lie under one of them (the longest
- * match wins), and every call reaches it through the freshly verified root. Other storages
+ * match wins), and every call reaches it through the root verified for that call. Other storages
  * (SMB) are returned as they are: their server resolves paths, not this host.
  */
 export function confineStorage(inner: Storage, pins: readonly RootPin[]): Storage {
@@ -202,6 +349,7 @@ export function confineStorage(inner: Storage, pins: readonly RootPin[]): Storag
   const ordered = pins
     .filter((pin) => !isEndpointPin(pin))
     .sort((a, b) => baseOf(b).length - baseOf(a).length);
+  const folders = new OpenFolders();
 
   function split(p: string): { pin: RootPin; parts: string[] } {
     const normal = path.normalize(p);
@@ -214,22 +362,22 @@ export function confineStorage(inner: Storage, pins: readonly RootPin[]): Storag
     return { pin, parts };
   }
 
-  /** Runs `fn` on the reached path; descriptors are closed after, errors say logical paths. */
+  /** Runs `fn` on the reached path; its folders are let go after, errors say logical paths. */
   async function at<T>(
     p: string,
     create: boolean,
     fn: (mapped: string, r: Reach) => Promise<T>,
     folder = false,
   ): Promise<T> {
-    if (isEndpointPath(p)) return fn(p, { mapped: p, handles: [], names: [] });
+    if (isEndpointPath(p)) return fn(p, { mapped: p, release: () => undefined, names: [] });
     const { pin, parts } = split(p);
-    const r = await reach(pin, parts, create, folder);
+    const r = await reach(folders, pin, parts, create, folder);
     try {
       return await fn(r.mapped, r);
     } catch (error) {
       throw remapError(error, r.names);
     } finally {
-      await closeAll(r.handles);
+      r.release();
     }
   }
 
@@ -270,24 +418,24 @@ export function confineStorage(inner: Storage, pins: readonly RootPin[]): Storag
         return;
       }
       const { pin, parts } = split(p);
-      const r = await reach(pin, parts, false);
+      const r = await reach(folders, pin, parts, false);
       try {
         yield* inner.read(r.mapped, options);
       } catch (error) {
         throw remapError(error, r.names);
       } finally {
-        await closeAll(r.handles);
+        r.release();
       }
     },
     async write(p) {
       if (isEndpointPath(p)) return inner.write(p);
       const { pin, parts } = split(p);
-      const r = await reach(pin, parts, true);
+      const r = await reach(folders, pin, parts, true);
       let handle: WriteHandle;
       try {
         handle = await inner.write(r.mapped);
       } catch (error) {
-        await closeAll(r.handles);
+        r.release();
         throw remapError(error, r.names);
       }
       // The folder stays open until the file is committed or aborted (abort removes by name).
@@ -297,7 +445,7 @@ export function confineStorage(inner: Storage, pins: readonly RootPin[]): Storag
         } catch (error) {
           throw remapError(error, r.names);
         } finally {
-          if (closing) await closeAll(r.handles);
+          if (closing) r.release();
         }
       };
       return {

@@ -71,11 +71,16 @@ function infoOf(file: string, s: import('node:fs').Stats): FileInfo {
   };
 }
 
+/** `/proc/self/fd/<n>`: a folder held open by this process. */
+const openFolderPath = /^\/proc\/self\/fd\/\d+$/;
+
 /**
  * mkdir -p whose new folders are durable: each created folder's entry is fsynced in its parent,
  * so a power cut cannot lose a folder that holds a verified file (whose source a move deleted).
  */
 async function makeDirs(dir: string): Promise<void> {
+  // An open folder reached by its descriptor (a pinned root's, roots.ts) exists: nothing to make.
+  if (openFolderPath.test(dir)) return;
   const first = await mkdir(dir, { recursive: true });
   if (first === undefined) return;
   for (let d = dir; ; d = path.dirname(d)) {
