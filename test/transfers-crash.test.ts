@@ -18,7 +18,8 @@ import { sha256File, writeRandom } from './helpers/transfers.ts';
 const MiB = 1024 * 1024;
 const { children, cleanups } = useProcesses();
 
-describe.each(storeKinds)('transfer crash safety on %s', (kind) => {
+// Two node starts and a kill each: 3 min, for a loaded 2-core CI machine.
+describe.each(storeKinds)('transfer crash safety on %s', { timeout: 180_000 }, (kind) => {
   it('SIGKILL mid-copy, restart: no partial under the final name, source intact, transfer completes', async () => {
     const volume = tempDir('ferry-crash-');
     cleanups.push(volume.remove);
@@ -122,8 +123,8 @@ describe.skipIf(sshSkip !== undefined && !inCI)('SFTP upload resume after SIGKIL
   it.each(storeKinds)(
     'on %s: the restarted node sends only the bytes not already on the server',
     // Two node starts and 512 MB through SFTP (upload, then the verifying re-read): 60-85 s on
-    // a loaded 2-core machine.
-    { timeout: 150_000 },
+    // a loaded 2-core machine, twice that when other suites run beside it.
+    { timeout: 300_000 },
     async (kind) => {
       const server = sshd as SshServer;
       const env = {

@@ -204,7 +204,7 @@ export const ConfigSchema = Type.Object(
           minimum: 1,
           maximum: 64,
           description:
-            'Files a watch profile or a one-off folder transfer delivers at once; a batch of files of at most 1 MiB runs four times as many (at most 64).',
+            'Files a watch profile or a one-off folder transfer delivers at once; a batch of files of at most 1 MiB between local folders runs four times as many (at most 64).',
         }),
         watch_lease_seconds: Type.Integer({
           minimum: 2,

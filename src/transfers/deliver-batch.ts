@@ -19,6 +19,7 @@
  */
 import path from 'node:path';
 import { isFerryError } from '../errors/index.ts';
+import { kindAt } from '../storage/index.ts';
 import { isRootChanged } from '../storage/roots.ts';
 import { forEachBounded } from './bounded.ts';
 import { asTransferError, discardStaged, placeStaged } from './copy-file.ts';
@@ -56,19 +57,35 @@ function isRetryable(error: unknown): boolean {
 
 /**
  * Files no larger than this are latency-bound, not bandwidth-bound: each is a chain of small
- * file-system calls and one fsync. A batch of only such files runs `smallFileFactor` times
- * `transfers.concurrency` at once (at most 64), which overlapped those waits to about 1.7x the
- * files/s of 4 at once here (10,000 × 50 KiB); larger files keep the configured bound.
+ * file-system calls and one fsync. A batch of only such files between local folders runs
+ * `smallFileFactor` times `transfers.concurrency` at once (at most 64), which overlapped those
+ * waits to about 1.7x the files/s of 4 at once here (10,000 × 50 KiB); larger files, and files
+ * to or from a server (SMB, SFTP: sessions and a server that has its own limits), keep the
+ * configured bound.
  */
 const smallFileBytes = 1024 * 1024;
 const smallFileFactor = 4;
 
-/** Files of `items` delivered at once: `concurrency`, raised for a batch of small files. */
-export function parallelismFor(concurrency: number | undefined, items: readonly Item[]): number {
+/**
+ * Files of `items` delivered at once: `concurrency`, raised for a batch of small files when
+ * `local` (both ends of every file are local folders).
+ */
+export function parallelismFor(
+  concurrency: number | undefined,
+  items: readonly Item[],
+  local: boolean,
+): number {
   const limit = concurrency ?? 1;
   // One at a time stays one at a time: that is what the setting asked for.
-  if (limit <= 1 || !items.every((i) => i.row.file_size <= smallFileBytes)) return limit;
+  if (limit <= 1 || !local || !items.every((i) => i.row.file_size <= smallFileBytes)) return limit;
   return Math.min(64, limit * smallFileFactor);
+}
+
+/** Whether every file of `items` is read from and written to a local folder. */
+function allLocal(ctx: BatchContext, items: readonly Item[]): boolean {
+  return items.every(
+    (i) => kindAt(ctx.source, i.from) === 'local' && kindAt(ctx.destination, i.to) === 'local',
+  );
 }
 
 interface Failure {
@@ -114,7 +131,7 @@ async function deliverRound(
   const ready: Ready[] = [];
   const finals: Final[] = [];
   const staged: Staged[] = [];
-  const limit = parallelismFor(ctx.concurrency, items);
+  const limit = parallelismFor(ctx.concurrency, items, allLocal(ctx, items));
   /** Runs `each` on `list` in parallel, an item's failure recorded against it. */
   const each = <T extends { item: Item } | Item>(list: readonly T[], fn: (x: T) => Promise<void>) =>
     forEachBounded(list, limit, async (x) => {
@@ -242,6 +259,10 @@ async function finish(ctx: BatchContext, ready: readonly Ready[], failures: Fail
       parallelismFor(
         ctx.concurrency,
         ready.map((r) => r.item),
+        allLocal(
+          ctx,
+          ready.map((r) => r.item),
+        ),
       ),
       async (r) => {
         try {
