@@ -58,14 +58,18 @@ export function disconnectLive(): void {
 /** The connection's status and generation, re-rendering on change. */
 export function useLiveStatus(): { status: LinkStatus; generation: number } {
   const [, force] = useState(0);
+  const seen = { status, generation };
   useEffect(() => {
     const l = () => {
       force((n) => n + 1);
     };
     statusListeners.add(l);
+    // Effects run after paint: a change between this render and now (the link opening, say)
+    // reached no listener, so catch up with it here.
+    if (status !== seen.status || generation !== seen.generation) l();
     return () => statusListeners.delete(l);
   }, []);
-  return { status, generation };
+  return seen;
 }
 
 /** Calls the latest `handler` for each live event, for as long as the component is mounted. */
