@@ -81,11 +81,12 @@ export function parallelismFor(
   return Math.min(64, limit * smallFileFactor);
 }
 
-/** Whether every file of `items` is read from and written to a local folder. */
-function allLocal(ctx: BatchContext, items: readonly Item[]): boolean {
-  return items.every(
+/** Files of `items` this batch delivers (or finishes) at once. */
+function boundFor(ctx: BatchContext, items: readonly Item[]): number {
+  const local = items.every(
     (i) => kindAt(ctx.source, i.from) === 'local' && kindAt(ctx.destination, i.to) === 'local',
   );
+  return parallelismFor(ctx.concurrency, items, local);
 }
 
 interface Failure {
@@ -131,7 +132,7 @@ async function deliverRound(
   const ready: Ready[] = [];
   const finals: Final[] = [];
   const staged: Staged[] = [];
-  const limit = parallelismFor(ctx.concurrency, items, allLocal(ctx, items));
+  const limit = boundFor(ctx, items);
   /** Runs `each` on `list` in parallel, an item's failure recorded against it. */
   const each = <T extends { item: Item } | Item>(list: readonly T[], fn: (x: T) => Promise<void>) =>
     forEachBounded(list, limit, async (x) => {
@@ -256,13 +257,9 @@ async function finish(ctx: BatchContext, ready: readonly Ready[], failures: Fail
     const gone = new Set<Ready>();
     await forEachBounded(
       ready,
-      parallelismFor(
-        ctx.concurrency,
+      boundFor(
+        ctx,
         ready.map((r) => r.item),
-        allLocal(
-          ctx,
-          ready.map((r) => r.item),
-        ),
       ),
       async (r) => {
         try {
