@@ -88,6 +88,9 @@ export function makeEndpoints(local: Storage, backends: ReadonlyMap<string, Stor
       },
       commit: () => handle.commit(),
       abort: () => handle.abort(),
+      ...(handle.setAttributes && {
+        setAttributes: handle.setAttributes.bind(handle),
+      }),
     };
   }
 

@@ -1,4 +1,5 @@
 export type {
+  FileAttributes,
   FileInfo,
   ReadOptions,
   RenameOptions,

@@ -16,7 +16,14 @@ import { lstat, mkdir, open, realpath, type FileHandle } from 'node:fs/promises'
 import path from 'node:path';
 import { FerryError } from '../errors/index.ts';
 import { storageErrorOf } from './local/local.ts';
-import { kindAt, StorageError, type FileInfo, type Storage, type WriteHandle } from './types.ts';
+import {
+  kindAt,
+  StorageError,
+  type FileAttributes,
+  type FileInfo,
+  type Storage,
+  type WriteHandle,
+} from './types.ts';
 
 /** A root as recorded: its real path and the identity of the folder found there. */
 export interface RootPin {
@@ -452,6 +459,10 @@ export function confineStorage(inner: Storage, pins: readonly RootPin[]): Storag
         write: (chunk) => settle(() => handle.write(chunk), false),
         commit: () => settle(() => handle.commit(), true),
         abort: () => settle(() => handle.abort(), true),
+        ...(handle.setAttributes && {
+          setAttributes: (attributes: FileAttributes) =>
+            settle(() => handle.setAttributes?.(attributes) ?? Promise.resolve(), false),
+        }),
       };
     },
     // Pinned local folders are written whole; an endpoint path may resume where its backend can.
@@ -487,7 +498,7 @@ export function confineStorage(inner: Storage, pins: readonly RootPin[]): Storag
       }
     },
     ...(inner.setAttributes && {
-      setAttributes: (p: string, attributes: { mtimeMs?: number; mode?: number }) =>
+      setAttributes: (p: string, attributes: FileAttributes) =>
         at(p, false, (m) => inner.setAttributes?.(m, attributes) ?? Promise.resolve()),
     }),
     ...(inner.freeSpace && {

@@ -20,11 +20,24 @@ export interface FileInfo {
   readonly mode?: number;
 }
 
+/** What a copy carries over from its source besides the bytes. */
+export interface FileAttributes {
+  mtimeMs?: number;
+  /** Permission bits. */
+  mode?: number;
+}
+
 /** An open destination file: written in order, then committed (durable) or aborted (removed). */
 export interface WriteHandle {
   write(chunk: Uint8Array): Promise<void>;
   /** Flushes to stable storage (fsync where the backend has it) and closes. */
   commit(): Promise<void>;
+  /**
+   * Sets the open file's mode and modification time before the commit (by descriptor, so the
+   * commit's fsync makes them durable too). Absent where the backend sets them only by path
+   * (`Storage.setAttributes`, after the commit).
+   */
+  setAttributes?(attributes: FileAttributes): Promise<void>;
   /** Closes and removes the partial file; never throws for a file already gone. */
   abort(): Promise<void>;
 }
@@ -95,7 +108,7 @@ export interface Storage {
   /** Removes `dir` if empty (never its contents); true when it was removed. */
   removeEmptyDir(dir: string): Promise<boolean>;
   /** Sets modification time and permission bits, where the backend supports them. */
-  setAttributes?(path: string, attributes: { mtimeMs?: number; mode?: number }): Promise<void>;
+  setAttributes?(path: string, attributes: FileAttributes): Promise<void>;
   /** Free bytes on the volume holding `dir`, where the backend can tell. */
   freeSpace?(dir: string): Promise<number | undefined>;
   /** Releases connections; the storage is unusable afterwards. */

@@ -2,15 +2,26 @@
  * A big file's overlapped copy keeps every guarantee: the bytes arrive whole (each chunk is
  * written while it is hashed and the next one read), a failed fsync leaves nothing under the
  * final name, and a corrupted re-read (which runs during the fsync on a local disk) is caught.
+ * Small files too: every size around a read chunk, their mode and mtime, and a link planted
+ * under the temp name is replaced, not written through.
  */
-import { existsSync, readdirSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { tempDir } from '../../test/helpers/stores.ts';
 import { sha256File, writeRandom } from '../../test/helpers/transfers.ts';
 import { isFerryError } from '../errors/index.ts';
 import { makeLocalStorage, type Storage } from '../storage/index.ts';
-import { copyFile } from './copy-file.ts';
+import { chunkSizeFor, copyFile, tempNameFor } from './copy-file.ts';
 
 const local = makeLocalStorage();
 const MiB = 1024 * 1024;
@@ -89,5 +100,45 @@ describe('a big local copy', () => {
     }).catch((error: unknown) => error);
     expect(isFerryError(failure) && failure.code).toBe('FERRY_ERR_CHECKSUM_MISMATCH');
     expect(readdirSync(w.dst)).toEqual([]);
+  });
+
+  it('small files arrive whole at every size around a chunk, with their mode and mtime', async () => {
+    const src = tempDir('ferry-copy-src-');
+    const dst = tempDir('ferry-copy-dst-');
+    dirs.push(src, dst);
+    const chunk = chunkSizeFor(1);
+    for (const size of [0, 1, chunk - 1, chunk, chunk + 1, 2 * chunk]) {
+      const from = path.join(src.dir, `f${String(size)}`);
+      const sum = writeRandom(from, size);
+      chmodSync(from, 0o751);
+      utimesSync(from, 1_000_000, 1_000_000);
+      const to = path.join(dst.dir, `f${String(size)}`);
+      const result = await copyFile({
+        ...{ source: local, destination: local, from, to },
+        ...{ algorithm: 'xxh128', conflict: 'fail', tempTag: 't' },
+      });
+      expect(result.bytes).toBe(size);
+      expect(sha256File(to)).toBe(sum);
+      const s = statSync(to);
+      expect(s.mode & 0o777).toBe(0o751);
+      expect(s.mtimeMs).toBe(1_000_000_000);
+    }
+  });
+
+  it('replaces a link planted under the temp name instead of writing through it', async () => {
+    const w = world(4096);
+    const outside = tempDir('ferry-copy-outside-');
+    dirs.push(outside);
+    const target = path.join(outside.dir, 'target');
+    writeFileSync(target, 'keep');
+    symlinkSync(target, tempNameFor(w.to, 't'));
+    const result = await copyFile({
+      ...{ source: local, destination: local, from: w.from, to: w.to },
+      ...{ algorithm: 'xxh128', conflict: 'fail', tempTag: 't' },
+    });
+    expect(result.sourceChecksum).toBe(result.destinationChecksum);
+    expect(sha256File(w.to)).toBe(w.sum);
+    expect(readFileSync(target, 'utf8')).toBe('keep');
+    expect(readdirSync(w.dst)).toEqual(['big.bin']);
   });
 });

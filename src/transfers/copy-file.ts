@@ -6,7 +6,13 @@
  */
 import path from 'node:path';
 import { FerryError } from '../errors/index.ts';
-import { kindAt, StorageError, type FileInfo, type Storage } from '../storage/index.ts';
+import {
+  kindAt,
+  StorageError,
+  type FileAttributes,
+  type FileInfo,
+  type Storage,
+} from '../storage/index.ts';
 import { makeHasher, makeMultiHasher, type ChecksumAlgorithm } from './hashing.ts';
 import {
   CHECKPOINT_MIN_BYTES,
@@ -170,6 +176,8 @@ interface WrittenTemp {
   bytes: number;
   /** The re-read's digest (or failure) when it ran alongside the commit. */
   reread?: PromiseSettledResult<string>;
+  /** Whether the source's attributes were set on the open file (else: by path, afterwards). */
+  attributesSet: boolean;
 }
 
 /**
@@ -180,7 +188,8 @@ interface WrittenTemp {
  * Read, hash and write overlap: the reader has the next chunk in flight (`transient` reads are
  * double-buffered), and each chunk's write runs on libuv's threads while this thread hashes the
  * same bytes. `alongsideCommit` (the verifying re-read, where written bytes are readable before
- * the commit) runs while the commit syncs; the file counts as written once both ended.
+ * the commit) runs while the commit syncs; the file counts as written once both ended. The
+ * source's mode and mtime go onto the open file before its commit where the backend can.
  */
 async function writeTemp(
   request: CopyFileRequest,
@@ -228,6 +237,7 @@ async function writeTemp(
         lastCheckpoint = { at: Date.now(), bytes };
       }
     }
+    if (handle.setAttributes) await handle.setAttributes(attributesOf(source));
     reread = await commitTemp(handle, alongsideCommit);
   } catch (error) {
     // Closed with what it has (commit syncs and closes); the next attempt cuts it to `durable`.
@@ -236,7 +246,21 @@ async function writeTemp(
     throw error;
   }
   request.onProgress?.(bytes, source.size);
-  return { checksums: hasher.digest(), bytes: written, ...(reread ? { reread } : {}) };
+  return {
+    checksums: hasher.digest(),
+    bytes: written,
+    attributesSet: handle.setAttributes !== undefined,
+    ...(reread ? { reread } : {}),
+  };
+}
+
+/** What a copy carries over: the mtime and the permission bits only (setuid/setgid from a
+ * dropped file must not survive on Ferry's side). */
+function attributesOf(source: FileInfo): FileAttributes {
+  return {
+    mtimeMs: source.mtimeMs,
+    ...(source.mode === undefined ? {} : { mode: source.mode & 0o777 }),
+  };
 }
 
 /** Commits the temp; `alongside` runs during the commit, its outcome returned. */
@@ -404,9 +428,8 @@ async function stageUnmapped(request: CopyFileRequest): Promise<StagedCopy | Cop
         algorithm: request.algorithm,
       });
     }
-    // Permission bits only: setuid/setgid from a dropped file must not survive on Ferry's side.
-    const mode = source.mode === undefined ? undefined : source.mode & 0o777;
-    await request.destination.setAttributes?.(temp, { mtimeMs: source.mtimeMs, mode });
+    if (!written.attributesSet)
+      await request.destination.setAttributes?.(temp, attributesOf(source));
     keep = true;
     return {
       temp,

@@ -4,7 +4,13 @@
  * recorded by the caller), and a later attempt continues it from the recorded offset when it
  * still holds those bytes of the same source version. The final re-read checks every byte.
  */
-import { StorageError, type FileInfo, type WriteHandle } from '../storage/index.ts';
+import {
+  kindAt,
+  StorageError,
+  type FileInfo,
+  type Storage,
+  type WriteHandle,
+} from '../storage/index.ts';
 import type { CopyFileRequest } from './copy-file.ts';
 
 const MiB = 1024 * 1024;
@@ -87,6 +93,25 @@ export async function openTemp(
     }
   }
   // A path whose backend cannot resume (a local folder behind the router) is written whole.
-  if (!removed) await destination.remove(temp);
-  return { handle: await destination.write(temp), offset: 0, durable: 0 };
+  return { handle: await writeAfresh(destination, temp, removed), offset: 0, durable: 0 };
+}
+
+/**
+ * Opens `temp` new, removing a leftover of an interrupted attempt first. A local file is opened
+ * with O_NOFOLLOW and truncated, so only a leftover that refuses that (read-only, a planted link)
+ * needs the removal, and a fresh name costs no extra call; elsewhere it is removed up front.
+ */
+async function writeAfresh(destination: Storage, temp: string, removed: boolean) {
+  if (removed) return destination.write(temp);
+  if (kindAt(destination, temp) !== 'local') {
+    await destination.remove(temp);
+    return destination.write(temp);
+  }
+  try {
+    return await destination.write(temp);
+  } catch (error) {
+    if (!(error instanceof StorageError) || error.reason !== 'permission_denied') throw error;
+    await destination.remove(temp);
+    return destination.write(temp);
+  }
 }

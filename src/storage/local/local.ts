@@ -120,10 +120,31 @@ async function renameNoReplace(from: string, to: string): Promise<void> {
 }
 
 /**
+ * Read buffers kept for the next file (a batch of small files would otherwise allocate two per
+ * file twice over, source and re-read, and spend its time collecting them): at most
+ * `spareBuffers` of each size up to 1 MiB.
+ */
+const spares = new Map<number, Buffer[]>();
+const spareBuffers = 32;
+
+function takeBuffer(size: number): Buffer {
+  return spares.get(size)?.pop() ?? Buffer.allocUnsafe(size);
+}
+
+function giveBuffer(buffer: Buffer): void {
+  if (buffer.length > 1024 * 1024) return;
+  const kept = spares.get(buffer.length) ?? [];
+  if (kept.length < spareBuffers) kept.push(buffer);
+  spares.set(buffer.length, kept);
+}
+
+/**
  * Reads with two reused buffers: while the caller hashes and writes one chunk, the next is
  * already being read. Measured ~1.5x faster than a stream on a 2 GiB verified copy here (no
  * allocation per chunk, reads overlapping the caller's work). Chunks are valid only until the
- * next one is requested.
+ * next one is requested. A short read is the end of the file (a regular file reads short only
+ * there), so a file smaller than a chunk costs one read, not a second that finds nothing; a file
+ * that grows meanwhile is caught by the caller's check of its size afterwards.
  */
 async function* readAhead(
   file: string,
@@ -132,28 +153,30 @@ async function* readAhead(
 ): AsyncGenerator<Uint8Array> {
   // Never through a symlink: a source swapped for a link after the scan is refused, not followed.
   const handle = await guarded(file, () => open(file, constants.O_RDONLY | constants.O_NOFOLLOW));
-  const buffers = [Buffer.allocUnsafe(chunkSize), Buffer.allocUnsafe(chunkSize)];
+  const buffers = [takeBuffer(chunkSize), takeBuffer(chunkSize)];
   let position = 0;
   const readInto = (buffer: Buffer) => handle.read(buffer, 0, chunkSize, position);
   let current = 0;
-  let pending = readInto(buffers[current] as Buffer);
+  let pending: Promise<{ bytesRead: number }> | undefined = readInto(buffers[current] as Buffer);
   try {
-    for (;;) {
+    while (pending) {
       signal?.throwIfAborted();
-      const { bytesRead } = await pending;
+      const bytesRead: number = (await pending).bytesRead;
       if (bytesRead === 0) return;
       position += bytesRead;
       const ready = buffers[current] as Buffer;
       current = 1 - current;
-      pending = readInto(buffers[current] as Buffer);
+      pending = bytesRead < chunkSize ? undefined : readInto(buffers[current] as Buffer);
       yield ready.subarray(0, bytesRead);
     }
   } catch (error) {
     throw storageErrorOf(error, file);
   } finally {
     // A caller that stops early leaves one read in flight; let it end before closing.
-    await pending.catch(() => undefined);
+    await pending?.catch(() => undefined);
     await handle.close();
+    // The caller is done with the last chunk: it asked for the next one, or stopped.
+    for (const buffer of buffers) giveBuffer(buffer);
   }
 }
 
@@ -257,6 +280,15 @@ export function makeLocalStorage(): Storage {
             await handle.sync();
             closed = true;
             await handle.close();
+          });
+        },
+        async setAttributes(attributes) {
+          await guarded(file, async () => {
+            if (attributes.mode !== undefined) await handle.chmod(attributes.mode);
+            if (attributes.mtimeMs !== undefined) {
+              const t = attributes.mtimeMs / 1000;
+              await handle.utimes(t, t);
+            }
           });
         },
         async abort() {
