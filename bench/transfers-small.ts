@@ -4,6 +4,10 @@
  * dropped into a watch profile; each beside `rclone copy`, `rsync -a --fsync` and `cp -r` +
  * `sync` of a tree like it, timed in the same run. Everything reads a warm page cache (the tree
  * was just written), Ferry and the peers alike.
+ *
+ * Nothing is deleted until every run ended: ext4 passes over inodes freed in the last minute
+ * when it allocates new ones (without a journal, as on this machine's disk, it checks each), so a
+ * run right after 10,000 deletions pays for them — whichever tool came next, not the tool itself.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
@@ -55,7 +59,7 @@ const peers: { name: string; tools: string[]; copy(tree: string, to: string): Pr
   },
 ];
 
-/** Each peer once over `tree`; its copy removed and the disk flushed (untimed) after it. */
+/** Each peer once over `tree` into its own folder (kept until the end), the disk flushed first. */
 async function timePeers(report: Report, root: string, tree: string): Promise<PeerTime[]> {
   const times: PeerTime[] = [];
   for (const peer of peers) {
@@ -66,16 +70,12 @@ async function timePeers(report: Report, root: string, tree: string): Promise<Pe
       );
       continue;
     }
-    const to = path.join(root, 'peer-copy');
+    const to = path.join(root, `peer-copy-${String(times.length)}`);
     spawnSync('sync');
-    try {
-      const { ms } = await report.measure(() => peer.copy(tree, to));
-      times.push({ name: peer.name, ms });
-    } finally {
-      rmSync(to, { recursive: true, force: true });
-      spawnSync('sync');
-    }
+    const { ms } = await report.measure(() => peer.copy(tree, to));
+    times.push({ name: peer.name, ms });
   }
+  spawnSync('sync');
   report.note(
     `transfers.smallfiles: peers over the same ${small.files}-file tree, seconds: ` +
       times.map((p) => `${p.name} ${(p.ms / 1000).toFixed(2)}`).join('; ') +
@@ -120,60 +120,64 @@ async function oneOff(node: Node, tree: string, to: string): Promise<number> {
   }
 }
 
-/** Both halves on one store; the peers are timed on the first store's tree and reused. */
+/**
+ * Both halves on one store; the peers are timed on the first store's tree and reused. The
+ * store's volume stays (the caller removes it once every run ended).
+ */
 async function onStore(
   report: Report,
   kind: StoreKind,
-  root: string,
+  volume: string,
   timed: { peers?: PeerTime[] },
 ): Promise<void> {
-  const volume = mkdtempSync(path.join(root, `small-${kind}-`));
+  const root = path.dirname(volume);
+  const tree = path.join(volume, 'stage', 'bulk');
+  const names = writeTree(tree, small.files);
+  spawnSync('sync');
+  timed.peers ??= await timePeers(report, root, tree);
+  const node = await startNode(kind, volume);
   try {
-    const tree = path.join(volume, 'stage', 'bulk');
-    const names = writeTree(tree, small.files);
+    const oneOffDir = path.join(volume, 'oneoff');
+    const ms = await oneOff(node, tree, oneOffDir);
+    const copied = readdirSync(oneOffDir).length;
+    if (copied !== small.files) throw new Error(`one-off copied ${copied}/${small.files} files`);
+    againstPeers(report, `transfers.smallfiles.oneoff.${kind}`, small.files, ms, timed.peers);
+    report.note(
+      `transfers.smallfiles.oneoff.${kind}: ${small.files} files verified in ` +
+        `${(ms / 1000).toFixed(2)} s (POST to status completed, default transfers.concurrency)`,
+    );
     spawnSync('sync');
-    timed.peers ??= await timePeers(report, root, tree);
-    const node = await startNode(kind, volume);
-    try {
-      const oneOffDir = path.join(volume, 'oneoff');
-      const ms = await oneOff(node, tree, oneOffDir);
-      const copied = readdirSync(oneOffDir).length;
-      if (copied !== small.files) throw new Error(`one-off copied ${copied}/${small.files} files`);
-      againstPeers(report, `transfers.smallfiles.oneoff.${kind}`, small.files, ms, timed.peers);
-      report.note(
-        `transfers.smallfiles.oneoff.${kind}: ${small.files} files verified in ` +
-          `${(ms / 1000).toFixed(2)} s (POST to status completed, default transfers.concurrency)`,
-      );
-      spawnSync('sync');
-      const rclone = timed.peers.find((p) => p.name === 'rclone copy');
-      const name = `transfers.watch.${kind}`;
-      const bulk = await watchProfile(report, node, name, volume, tree, names, rclone);
-      const figure = `transfers.smallfiles.watch.${kind}`;
-      againstPeers(report, figure, bulk.verified, bulk.ms, timed.peers);
-      report.figure(
-        figure,
-        { value: bulk.verified / (bulk.ms / 1000), unit: 'files/s' },
-        { name: `one-off on ${kind}`, value: small.files / (ms / 1000), unit: 'files/s' },
-      );
-    } finally {
-      await node.stop();
-    }
+    const rclone = timed.peers.find((p) => p.name === 'rclone copy');
+    const name = `transfers.watch.${kind}`;
+    const bulk = await watchProfile(report, node, name, volume, tree, names, rclone);
+    const figure = `transfers.smallfiles.watch.${kind}`;
+    againstPeers(report, figure, bulk.verified, bulk.ms, timed.peers);
+    report.figure(
+      figure,
+      { value: bulk.verified / (bulk.ms / 1000), unit: 'files/s' },
+      { name: `one-off on ${kind}`, value: small.files / (ms / 1000), unit: 'files/s' },
+    );
   } finally {
-    rmSync(volume, { recursive: true, force: true });
+    await node.stop();
   }
 }
 
 /** Part (b) on PGlite, then on PostgreSQL when one is reachable. */
 export async function smallFiles(report: Report, root: string): Promise<void> {
   const timed: { peers?: PeerTime[] } = {};
-  await onStore(report, 'pglite', root, timed);
-  const problem = await postgresProblem();
-  if (problem !== undefined) {
-    report.note(
-      `transfers.smallfiles.*.postgres: skipped, PostgreSQL at ${adminUrlShown} unreachable ` +
-        `(${problem}); set FERRY_TEST_DATABASE_URL`,
-    );
-    return;
+  const scratch = mkdtempSync(path.join(root, 'small-'));
+  try {
+    await onStore(report, 'pglite', mkdtempSync(path.join(scratch, 'pglite-')), timed);
+    const problem = await postgresProblem();
+    if (problem !== undefined) {
+      report.note(
+        `transfers.smallfiles.*.postgres: skipped, PostgreSQL at ${adminUrlShown} unreachable ` +
+          `(${problem}); set FERRY_TEST_DATABASE_URL`,
+      );
+      return;
+    }
+    await onStore(report, 'postgres', mkdtempSync(path.join(scratch, 'postgres-')), timed);
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
   }
-  await onStore(report, 'postgres', root, timed);
 }
