@@ -117,6 +117,30 @@ export async function openRoot(pin: RootPin): Promise<FileHandle> {
 }
 
 /**
+ * Checks not started yet, by pinned path: operations that ask in the same turn of the event loop
+ * share one `lstat`, issued after all of them asked (so it still proves the path as it is after
+ * each one began). A batch of files asks many times per turn.
+ */
+const queuedChecks = new Map<string, Promise<void>>();
+
+/** {@link checkRoot}, shared by the operations that ask for it in the same turn. */
+function checkRootSoon(pin: RootPin): Promise<void> {
+  const key = `${pin.path}\0${pin.dev}\0${pin.ino}`;
+  let queued = queuedChecks.get(key);
+  if (!queued) {
+    queued = new Promise<void>((resolve) => {
+      setImmediate(resolve);
+    }).then(() => {
+      // From here on, a new operation asks for a check of its own.
+      queuedChecks.delete(key);
+      return checkRoot(pin);
+    });
+    queuedChecks.set(key, queued);
+  }
+  return queued;
+}
+
+/**
  * Proves the pinned folder's path still names it without opening it (one `lstat`: a symlink is
  * not followed, the device and inode must be the pin's); the same refusals as `openRoot`.
  */
@@ -271,7 +295,7 @@ async function reach(
   };
   const out: Reach = { mapped: '', release, names: [] };
   // The root's path must name the pinned folder now; the descriptor kept is of that folder.
-  await checkRoot(pin);
+  await checkRootSoon(pin);
   const rootKey = `${pin.path}\0`;
   const rootEntry = folders.acquire(rootKey, () => openRoot(pin));
   used.push([rootKey, rootEntry]);

@@ -171,6 +171,7 @@ async function deliverRound(
       }
     });
     throwIfFatal(ctx, failures);
+    ctx.staged?.();
     // 3. Checksums and final names before any rename; the files that ended here.
     if (staged.length + finals.length > 0)
       await ctx.db.transaction(async (tx) => {

@@ -27,6 +27,8 @@ export interface BatchContext extends DeliveryDeps {
   fence?: number | undefined;
   hooks: DeliveryHooks;
   signal: AbortSignal;
+  /** Called once the batch's copies are staged, as it goes on to record and rename them. */
+  staged?: () => void;
 }
 
 /** One file in a batch: its row as stored when this attempt began. */

@@ -107,22 +107,47 @@ export function batchesOf(rows: readonly FileRow[]): FileRow[][] {
  * Delivery inside the transfer's pinned roots: each batch gets storages confined to them, so a
  * root swapped for a symlink or another folder stops the file (FERRY_ERR_ROOT_CHANGED, thrown
  * to the caller with the row left resumable) before anything outside is read, written or deleted.
+ *
+ * Two batches overlap: the next one copies while the one before records, renames and completes
+ * its files (store round trips and folder fsyncs that would otherwise leave the disk idle). Never
+ * more than two, and `deliver` returns only once both ended. The rows of one call name distinct
+ * paths (a watch delivers one version of a path at a time), so overlapping batches never race
+ * on a name.
  */
 export function makeDelivery(deps: DeliveryDeps): Delivery {
   return {
     async deliver(transfer, rows, hooks, signal, scope = {}) {
       const db = scope.db ?? deps.db;
-      for (const batch of batchesOf(rows)) {
-        // Aborted between batches: nothing is in flight, the rest stays for the next run.
-        if (signal.aborted) return;
-        const roots = await rootsOf(db, transfer, deps.volumes);
-        const storages = confinedStorages(roots, deps.source, deps.destination);
-        const outcome = await deliverBatch(
-          { ...deps, ...storages, db, fence: scope.fence, transfer, hooks, signal },
-          batch,
-        );
-        if (outcome === 'stopped') return;
+      let finishing: Promise<'done' | 'stopped'> | undefined;
+      try {
+        for (const batch of batchesOf(rows)) {
+          // Aborted between batches: the rest stays for the next run.
+          if (signal.aborted) break;
+          const roots = await rootsOf(db, transfer, deps.volumes);
+          const storages = confinedStorages(roots, deps.source, deps.destination);
+          // The next batch starts once this one staged its copies (or ended early).
+          const staged = Promise.withResolvers<undefined>();
+          const running = deliverBatch(
+            {
+              ...{ ...deps, ...storages, db, fence: scope.fence, transfer, hooks, signal },
+              staged: () => {
+                staged.resolve(undefined);
+              },
+            },
+            batch,
+          );
+          await Promise.race([staged.promise, running.then(noop, noop)]);
+          const before = finishing;
+          finishing = running;
+          if ((await before) === 'stopped') break;
+        }
+      } finally {
+        // Nothing of this delivery runs on after it returns (or throws).
+        await finishing?.catch(noop);
       }
+      await finishing;
     },
   };
 }
+
+const noop = () => undefined;
