@@ -254,8 +254,10 @@ async function writeTemp(
   };
 }
 
-/** What a copy carries over: the mtime and the permission bits only (setuid/setgid from a
- * dropped file must not survive on Ferry's side). */
+/**
+ * What a copy carries over: the mtime and the permission bits only (setuid/setgid from a dropped
+ * file must not survive on Ferry's side).
+ */
 function attributesOf(source: FileInfo): FileAttributes {
   return {
     mtimeMs: source.mtimeMs,
