@@ -176,8 +176,6 @@ interface WrittenTemp {
   bytes: number;
   /** The re-read's digest (or failure) when it ran alongside the commit. */
   reread?: PromiseSettledResult<string>;
-  /** Whether the source's attributes were set on the open file (else: by path, afterwards). */
-  attributesSet: boolean;
 }
 
 /**
@@ -246,12 +244,7 @@ async function writeTemp(
     throw error;
   }
   request.onProgress?.(bytes, source.size);
-  return {
-    checksums: hasher.digest(),
-    bytes: written,
-    attributesSet: handle.setAttributes !== undefined,
-    ...(reread ? { reread } : {}),
-  };
+  return { checksums: hasher.digest(), bytes: written, ...(reread ? { reread } : {}) };
 }
 
 /**
@@ -430,7 +423,8 @@ async function stageUnmapped(request: CopyFileRequest): Promise<StagedCopy | Cop
         algorithm: request.algorithm,
       });
     }
-    if (!written.attributesSet)
+    // Where the open temp could not take them (writeTemp), by path once it is committed.
+    if (!opened.handle.setAttributes)
       await request.destination.setAttributes?.(temp, attributesOf(source));
     keep = true;
     return {

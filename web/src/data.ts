@@ -12,24 +12,34 @@ export interface Resource<T> {
   /** Reloads at most once per `ms` however often it is asked (bursts of live events). */
   reloadSoon: () => void;
   set: (update: (current: T | undefined) => T | undefined) => void;
+  /** When the last read ended (`performance.now()`); undefined while one is in flight. */
+  settledAt: () => number | undefined;
 }
 
-/** Fetches `path` (skipped while null), again when it changes and after every reconnect. */
-export function useApi<T>(path: string | null, ms = 300): Resource<T> {
+/**
+ * Fetches `path` (skipped while null), again when it changes and after every reconnect.
+ * `onLoad` gets each answer as it lands, before the re-render (for state derived from it).
+ */
+export function useApi<T>(path: string | null, ms = 300, onLoad?: (data: T) => void): Resource<T> {
   const [data, setData] = useState<T | undefined>(undefined);
   const [error, setError] = useState<ApiError | undefined>(undefined);
   const [loading, setLoading] = useState(false);
   const [tick, setTick] = useState(0);
   const { generation } = useLiveStatus();
   const timer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
+  const settled = useRef<number | undefined>(undefined);
+  const loaded = useRef(onLoad);
+  loaded.current = onLoad;
 
   useEffect(() => {
     if (path === null) return;
     let current = true;
     setLoading(true);
+    settled.current = undefined;
     api<T>(path)
       .then((d) => {
         if (!current) return;
+        loaded.current?.(d);
         setData(d);
         setError(undefined);
       })
@@ -37,7 +47,9 @@ export function useApi<T>(path: string | null, ms = 300): Resource<T> {
         if (current) setError(asApiError(e));
       })
       .finally(() => {
-        if (current) setLoading(false);
+        if (!current) return;
+        setLoading(false);
+        settled.current = performance.now();
       });
     return () => {
       current = false;
@@ -59,7 +71,8 @@ export function useApi<T>(path: string | null, ms = 300): Resource<T> {
     },
     [],
   );
-  return { data, error, loading, reload, reloadSoon, set: setData };
+  const settledAt = useCallback(() => settled.current, []);
+  return { data, error, loading, reload, reloadSoon, set: setData, settledAt };
 }
 
 /** Any thrown value as an ApiError, so the page can show its detail. */

@@ -1,9 +1,8 @@
 /** Chart data: stored history from the API, then moved on by live events. */
-import { useEffect, useRef, useState } from 'preact/hooks';
-import { api, type ApiError } from './api.ts';
+import { useState } from 'preact/hooks';
 import { addPoint } from './components/chart.tsx';
-import { asApiError, useApi } from './data.ts';
-import { useLiveEvents, useLiveStatus } from './live.ts';
+import { useApi } from './data.ts';
+import { useLiveEvents } from './live.ts';
 
 interface History {
   bucket_seconds: number;
@@ -28,44 +27,13 @@ const settleMs = 2000;
  */
 export function useEventSeries(windowSeconds: number, bucketSeconds: number) {
   const names = ['accepted', 'processed', 'failed'];
-  const path = `/api/v1/history/events?window_seconds=${windowSeconds}&bucket_seconds=${bucketSeconds}`;
-  const { generation } = useLiveStatus();
   const [data, setData] = useState<number[][]>(columns(undefined, names));
-  const [error, setError] = useState<ApiError | undefined>(undefined);
-  const [tick, setTick] = useState(0);
-  // When the last read landed; undefined while one is in flight.
-  const landed = useRef<number | undefined>(undefined);
-  const again = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
-  const readAgainSoon = () => {
-    again.current ??= setTimeout(() => {
-      again.current = undefined;
-      setTick((n) => n + 1);
-    }, 1000);
-  };
-  useEffect(() => {
-    let current = true;
-    landed.current = undefined;
-    api<History>(path)
-      .then((h) => {
-        if (!current) return;
-        setData(columns(h, names));
-        setError(undefined);
-      })
-      .catch((e: unknown) => {
-        if (current) setError(asApiError(e));
-      })
-      .finally(() => {
-        if (current) landed.current = performance.now();
-      });
-    return () => {
-      current = false;
-    };
-  }, [path, generation, tick]);
-  useEffect(
-    () => () => {
-      clearTimeout(again.current);
+  const history = useApi<History>(
+    `/api/v1/history/events?window_seconds=${windowSeconds}&bucket_seconds=${bucketSeconds}`,
+    1000,
+    (h) => {
+      setData(columns(h, names));
     },
-    [],
   );
   useLiveEvents((e) => {
     const t = Date.parse(e.timestamp) / 1000;
@@ -79,12 +47,11 @@ export function useEventSeries(windowSeconds: number, bucketSeconds: number) {
     } else {
       return;
     }
-    if (landed.current === undefined || performance.now() - landed.current < settleMs) {
-      readAgainSoon();
-    }
+    const landed = history.settledAt();
+    if (landed === undefined || performance.now() - landed < settleMs) history.reloadSoon();
     setData((d) => addPoint(d, bucketSeconds, t, column, n));
   });
-  return { names, data, error };
+  return { names, data, error: history.error };
 }
 
 /** Bytes delivered (and files, failures) per bucket; refetched as files finish. */

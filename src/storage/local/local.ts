@@ -16,10 +16,12 @@ import {
   chmod,
   link,
   unlink,
+  type FileHandle,
 } from 'node:fs/promises';
 import path from 'node:path';
 import {
   StorageError,
+  type FileAttributes,
   type FileInfo,
   type Storage,
   type StorageFailure,
@@ -180,6 +182,18 @@ async function* readAhead(
   }
 }
 
+/** Sets mode and mtime (atime too) on an open file or, through the same two calls, a path. */
+async function applyAttributes(
+  target: Pick<FileHandle, 'chmod' | 'utimes'>,
+  attributes: FileAttributes,
+): Promise<void> {
+  if (attributes.mode !== undefined) await target.chmod(attributes.mode);
+  if (attributes.mtimeMs !== undefined) {
+    const t = attributes.mtimeMs / 1000;
+    await target.utimes(t, t);
+  }
+}
+
 /** Stats a listing keeps in flight at once. */
 const statsInFlight = 64;
 
@@ -283,13 +297,7 @@ export function makeLocalStorage(): Storage {
           });
         },
         async setAttributes(attributes) {
-          await guarded(file, async () => {
-            if (attributes.mode !== undefined) await handle.chmod(attributes.mode);
-            if (attributes.mtimeMs !== undefined) {
-              const t = attributes.mtimeMs / 1000;
-              await handle.utimes(t, t);
-            }
-          });
+          await guarded(file, () => applyAttributes(handle, attributes));
         },
         async abort() {
           if (!closed) {
@@ -331,13 +339,11 @@ export function makeLocalStorage(): Storage {
       }
     },
     async setAttributes(file, attributes) {
-      await guarded(file, async () => {
-        if (attributes.mode !== undefined) await chmod(file, attributes.mode);
-        if (attributes.mtimeMs !== undefined) {
-          const t = attributes.mtimeMs / 1000;
-          await utimes(file, t, t);
-        }
-      });
+      const byPath = {
+        chmod: (mode: number) => chmod(file, mode),
+        utimes: (atime: number, mtime: number) => utimes(file, atime, mtime),
+      };
+      await guarded(file, () => applyAttributes(byPath, attributes));
     },
     async freeSpace(dir) {
       try {
